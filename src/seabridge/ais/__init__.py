@@ -1,0 +1,1 @@
+"""AIS ingest: raw lines and CSV archives -> normalized Arrow records."""

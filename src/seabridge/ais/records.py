@@ -1,0 +1,192 @@
+"""The normalized records every source produces: Position and Static, as Arrow.
+
+Positions and statics travel as Arrow record batches with the schemas below (DESIGN.md
+"Core records"). "Not available" is NaN for float columns, -1 for ``nav_status`` and null
+for strings and integers. The AIS sentinels (lat 91, lon 181, SOG 102.3, COG 360, heading
+511; ITU-R M.1371-5 table 45) are mapped to "not available" in :mod:`seabridge.ais.normalize`
+and nowhere else. Builders collect columns in plain lists and convert once per batch.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+__all__ = [
+    "POSITION_SCHEMA",
+    "STATIC_SCHEMA",
+    "PositionBuilder",
+    "StaticBuilder",
+]
+
+TS_TYPE = pa.timestamp("ms", tz="UTC")
+
+POSITION_SCHEMA = pa.schema(
+    [
+        pa.field("mmsi", pa.uint32(), nullable=False),
+        pa.field("ts", TS_TYPE, nullable=False),
+        pa.field("lat", pa.float64(), nullable=False),
+        pa.field("lon", pa.float64(), nullable=False),
+        pa.field("sog_kn", pa.float32()),
+        pa.field("cog_deg", pa.float32()),
+        pa.field("heading_deg", pa.float32()),
+        pa.field("nav_status", pa.int8()),
+        pa.field("msg_type", pa.uint8(), nullable=False),
+        pa.field("source", pa.string()),
+    ]
+)
+
+STATIC_SCHEMA = pa.schema(
+    [
+        pa.field("mmsi", pa.uint32(), nullable=False),
+        pa.field("ts", TS_TYPE, nullable=False),
+        pa.field("msg_type", pa.uint8(), nullable=False),
+        pa.field("imo", pa.uint32()),
+        pa.field("callsign", pa.string()),
+        pa.field("name", pa.string()),
+        pa.field("ship_type", pa.uint8()),
+        pa.field("dim_bow_m", pa.uint16()),
+        pa.field("dim_stern_m", pa.uint16()),
+        pa.field("dim_port_m", pa.uint8()),
+        pa.field("dim_starboard_m", pa.uint8()),
+        pa.field("destination", pa.string()),
+        pa.field("flag", pa.string()),
+        pa.field("source", pa.string()),
+    ]
+)
+
+
+class PositionBuilder:
+    """Collects position columns row by row and emits one Arrow batch at a time."""
+
+    __slots__ = (
+        "cog_deg",
+        "heading_deg",
+        "lat",
+        "lon",
+        "mmsi",
+        "msg_type",
+        "nav_status",
+        "sog_kn",
+        "source",
+        "ts",
+    )
+
+    def __init__(self) -> None:
+        self.mmsi: list[int] = []
+        self.ts: list[int] = []
+        self.lat: list[float] = []
+        self.lon: list[float] = []
+        self.sog_kn: list[float] = []
+        self.cog_deg: list[float] = []
+        self.heading_deg: list[float] = []
+        self.nav_status: list[int] = []
+        self.msg_type: list[int] = []
+        self.source: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.mmsi)
+
+    def append(
+        self,
+        mmsi: int,
+        ts_ms: int,
+        lat: float,
+        lon: float,
+        sog_kn: float,
+        cog_deg: float,
+        heading_deg: float,
+        nav_status: int,
+        msg_type: int,
+        source: str,
+    ) -> None:
+        """Add one position; floats use NaN and ``nav_status`` -1 for "not available"."""
+        self.mmsi.append(mmsi)
+        self.ts.append(ts_ms)
+        self.lat.append(lat)
+        self.lon.append(lon)
+        self.sog_kn.append(sog_kn)
+        self.cog_deg.append(cog_deg)
+        self.heading_deg.append(heading_deg)
+        self.nav_status.append(nav_status)
+        self.msg_type.append(msg_type)
+        self.source.append(source)
+
+    def flush(self) -> pa.RecordBatch:
+        """Return the collected rows as one batch and start empty."""
+        batch = pa.RecordBatch.from_arrays(
+            [
+                pa.array(self.mmsi, pa.uint32()),
+                pa.array(self.ts, pa.int64()).cast(TS_TYPE),
+                pa.array(self.lat, pa.float64()),
+                pa.array(self.lon, pa.float64()),
+                pa.array(self.sog_kn, pa.float32()),
+                pa.array(self.cog_deg, pa.float32()),
+                pa.array(self.heading_deg, pa.float32()),
+                pa.array(self.nav_status, pa.int8()),
+                pa.array(self.msg_type, pa.uint8()),
+                pa.array(self.source, pa.string()).dictionary_encode().cast(pa.string()),
+            ],
+            schema=POSITION_SCHEMA,
+        )
+        self.__init__()  # type: ignore[misc]
+        return batch
+
+
+class StaticBuilder:
+    """Collects static-data columns row by row and emits one Arrow batch at a time."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[object, ...]] = []
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def append(
+        self,
+        *,
+        mmsi: int,
+        ts_ms: int,
+        msg_type: int,
+        imo: int | None,
+        callsign: str | None,
+        name: str | None,
+        ship_type: int | None,
+        dim_bow_m: int | None,
+        dim_stern_m: int | None,
+        dim_port_m: int | None,
+        dim_starboard_m: int | None,
+        destination: str | None,
+        flag: str | None,
+        source: str,
+    ) -> None:
+        """Add one static report; fields a message type does not carry are None."""
+        self.rows.append(
+            (
+                mmsi,
+                ts_ms,
+                msg_type,
+                imo,
+                callsign,
+                name,
+                ship_type,
+                dim_bow_m,
+                dim_stern_m,
+                dim_port_m,
+                dim_starboard_m,
+                destination,
+                flag,
+                source,
+            )
+        )
+
+    def flush(self) -> pa.RecordBatch:
+        """Return the collected rows as one batch and start empty."""
+        columns = list(zip(*self.rows, strict=True)) if self.rows else [()] * len(STATIC_SCHEMA)
+        arrays = []
+        for field, values in zip(STATIC_SCHEMA, columns, strict=True):
+            if field.name == "ts":
+                arrays.append(pa.array(values, pa.int64()).cast(TS_TYPE))
+            else:
+                arrays.append(pa.array(values, field.type))
+        self.rows = []
+        return pa.RecordBatch.from_arrays(arrays, schema=STATIC_SCHEMA)

@@ -1,0 +1,157 @@
+"""Node configuration (``node.toml``) and the settings table.
+
+One table, :data:`SETTINGS`, declares every tunable: its name, unit, default, allowed range
+and help. It drives validation, the CLI's help text and ``docs/settings.md`` (a test keeps
+that page current). A node's ``node.toml`` may override any setting under ``[settings]``.
+This module reads files and validates values; it must not import any other Seabridge module
+except :mod:`seabridge.errors`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seabridge.errors import ConfigError
+
+__all__ = ["SETTINGS", "Setting", "Settings", "load_settings", "settings_markdown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One tunable: its name, unit, default, allowed range and help text."""
+
+    name: str
+    unit: str
+    default: float
+    minimum: float
+    maximum: float
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "ingest.dedup_window_min",
+        "min",
+        10.0,
+        0.0,
+        1440.0,
+        "Identical reports (same mmsi, ts, lat, lon, msg_type) heard by several receivers "
+        "within this window are stored once and counted as duplicates.",
+    ),
+    Setting(
+        "ingest.multipart_max_age_s",
+        "s",
+        60.0,
+        1.0,
+        3600.0,
+        "A multipart message whose fragments do not all arrive within this age (in data "
+        "time, or in input lines when there is no time) is dropped as incomplete_multipart.",
+    ),
+    Setting(
+        "ingest.batch_rows",
+        "rows",
+        65536.0,
+        1024.0,
+        1048576.0,
+        "Decoded records are written to the track store in Arrow batches of this many rows.",
+    ),
+    Setting(
+        "ingest.reconnect_max_s",
+        "s",
+        60.0,
+        1.0,
+        3600.0,
+        "A TCP source that drops reconnects with exponential backoff up to this delay.",
+    ),
+)
+
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+class Settings:
+    """Validated values of every setting, defaults unless overridden."""
+
+    def __init__(self, overrides: dict[str, float] | None = None) -> None:
+        self._values = {setting.name: setting.default for setting in SETTINGS}
+        for name, value in (overrides or {}).items():
+            self._values[name] = _validate(name, value)
+
+    def __getitem__(self, name: str) -> float:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise ConfigError(f"unknown setting {name!r}; known: {', '.join(_BY_NAME)}") from None
+
+    def as_dict(self) -> dict[str, float]:
+        """Every setting and its value."""
+        return dict(self._values)
+
+
+def _validate(name: str, value: Any) -> float:
+    setting = _BY_NAME.get(name)
+    if setting is None:
+        raise ConfigError(f"unknown setting {name!r}; known: {', '.join(_BY_NAME)}")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"setting {name} must be a number ({setting.unit}), got {value!r}")
+    if not setting.minimum <= value <= setting.maximum:
+        raise ConfigError(
+            f"setting {name} = {value} {setting.unit} is outside "
+            f"[{setting.minimum:g}, {setting.maximum:g}]"
+        )
+    return float(value)
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read the ``[settings]`` table of a ``node.toml`` file (defaults when ``path`` is None).
+
+    Raises:
+        ConfigError: the file cannot be read, is not TOML, or a value is unknown or invalid;
+            the message names the file and the setting.
+    """
+    if path is None:
+        return Settings()
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    raw = document.get("settings", {})
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: [settings] must be a table")
+    try:
+        return Settings(_flatten(raw))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def settings_markdown() -> str:
+    """The settings reference page, generated from :data:`SETTINGS`."""
+    lines = [
+        "# Settings",
+        "",
+        "Generated from `seabridge.config.SETTINGS`; a test keeps this page current.",
+        "Override any of them in a node's `node.toml` under `[settings]`.",
+        "",
+        "| setting | unit | default | range | what it does |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for s in SETTINGS:
+        lines.append(
+            f"| `{s.name}` | {s.unit} | {s.default:g} | {s.minimum:g} to {s.maximum:g} | {s.help} |"
+        )
+    return "\n".join(lines) + "\n"
