@@ -1,0 +1,388 @@
+"""NMEA lines -> decoded AIS messages -> Position and Static records.
+
+:class:`NmeaDecoder` takes chunks of raw lines from one input stream and:
+
+1. frames each line (:mod:`seabridge.ais.framing`): tag blocks, leading timestamps,
+   USCG trailers, Gatehouse wrappers, concatenated sentences;
+2. verifies every sentence's checksum, a whole chunk at once with numpy;
+3. assembles multipart messages keyed by (tag-block station, channel, sequential id) within
+   this stream, with an age limit, so fragments heard by two stations never mix;
+4. decodes with pyais's fragment API (``AISSentence`` + ``assemble_from_iterable``);
+5. hands positions and statics to :mod:`seabridge.ais.normalize`.
+
+Timestamps, first found wins: tag block ``c:``, then a time on the line (leading timestamp,
+USCG trailer, preceding ``$PGHP``), then the receive time of a live source. Without any, a
+message is quarantined as ``no_timestamp`` unless ``start_ms`` was given: times then follow
+the file order from ``start_ms`` and advance with each report's AIS "second" field.
+
+It never raises for bad input: each rejected line goes to the Quarantine under one reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from pyais.exceptions import InvalidNMEAMessageException
+from pyais.messages import MSG_CLASS, AISSentence
+
+from seabridge.ais.framing import TagBlock, frame_line, gatehouse_time_ms, trailer_time_ms
+from seabridge.ais.normalize import POSITION_TYPES, RawPositions, valid_lat_lon
+from seabridge.ais.quarantine import Quarantine, Reason
+from seabridge.ais.records import StaticBuilder
+from seabridge.ais.statics import static_row
+from seabridge.ais.summary import IngestSummary
+
+__all__ = ["NmeaDecoder"]
+
+# When no data time is known, a multipart message whose fragments span more input lines
+# than this is incomplete.
+MAX_AGE_LINES = 1000
+_BANG, _HASH, _DOLLAR = ord("!"), ord("#"), ord("$")
+_HEX = np.full(256, 255, dtype=np.uint8)
+for _i, _c in enumerate(b"0123456789ABCDEF"):
+    _HEX[_c] = _i
+for _i, _c in enumerate(b"abcdef"):
+    _HEX[_c] = 10 + _i
+
+
+@dataclass(slots=True)
+class _Sentences:
+    """The AIS sentences of one chunk, in input order, as parallel columns."""
+
+    text: list[bytes] = field(default_factory=list)
+    line_no: list[int] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
+    time_ms: list[int | None] = field(default_factory=list)
+    station: list[str | None] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Fragments of one multipart message received so far."""
+
+    parts: list[AISSentence | None]
+    lines: list[tuple[int, bytes]]
+    time_ms: int | None
+    first_line: int
+
+
+def checksums_ok(sentences: Sequence[bytes]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """NMEA checksums of many ``!...*hh`` sentences at once (XOR of bytes between ! and *)."""
+    count = len(sentences)
+    if count == 0:
+        return np.zeros(0, dtype=bool)
+    lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=count)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    data = np.frombuffer(b"".join(sentences), dtype=np.uint8)
+    prefix = np.bitwise_xor.accumulate(data)
+    # XOR over [start + 1, end - 3): prefix[end - 4] ^ prefix[start]
+    computed = prefix[ends - 4] ^ prefix[starts]
+    high, low = _HEX[data[ends - 2]], _HEX[data[ends - 1]]
+    expected = (high.astype(np.int32) << 4) | low
+    ok: np.ndarray[Any, np.dtype[np.bool_]] = (computed == expected) & (high != 255) & (low != 255)
+    return ok
+
+
+class NmeaDecoder:
+    """Decodes the lines of one input stream into position and static batches."""
+
+    def __init__(
+        self,
+        source: str,
+        quarantine: Quarantine,
+        summary: IngestSummary,
+        *,
+        start_ms: int | None = None,
+        max_age_s: float = 60.0,
+    ) -> None:
+        self.source = source
+        self.quarantine = quarantine
+        self.summary = summary
+        self.positions = RawPositions(source)
+        self.statics = StaticBuilder()
+        self._max_age_ms = round(max_age_s * 1000)
+        self._clock_ms = start_ms
+        self._line_no = 0
+        self._latest_ms: int | None = None
+        self._gatehouse_ms: int | None = None
+        self._pending: dict[tuple[str | None, str, int | None], _Pending] = {}
+        self._groups: dict[str, tuple[str | None, int | None]] = {}
+        self._type_counts = [0] * 28
+
+    # -- chunk processing ---------------------------------------------------------------
+
+    def feed(self, lines: Sequence[bytes], receive_ms: int | None = None) -> None:
+        """Decode a chunk of raw lines; ``receive_ms`` is the live receive time, if any."""
+        found = self._frame(lines, receive_ms)
+        good = checksums_ok(found.text).tolist()
+        reject, source = self.quarantine.reject, self.source
+        latest = self._latest_ms if self._latest_ms is not None else -1
+        for text, ok, line_no, raw, time_ms, station in zip(
+            found.text, good, found.line_no, found.raw, found.time_ms, found.station, strict=True
+        ):
+            if not ok:
+                reject(Reason.BAD_CHECKSUM, source, line_no, raw)
+                continue
+            sentence = self._parse(text, line_no, raw)
+            if sentence is None:
+                continue
+            if time_ms is not None and time_ms > latest:
+                latest = self._latest_ms = time_ms
+            if sentence.frag_cnt == 1:
+                self._message(sentence, time_ms, ((line_no, raw),))
+            else:
+                self._fragment(sentence, time_ms, line_no, raw, station)
+        self._expire()
+
+    def _parse(self, text: bytes, line_no: int, raw: bytes) -> AISSentence | None:
+        """A checksummed sentence as pyais's AISSentence, or None after quarantining it."""
+        fields = text.split(b",")
+        if len(fields) != 7:
+            self.quarantine.reject(Reason.BAD_FRAMING, self.source, line_no, raw)
+            return None
+        if not fields[5]:
+            self.quarantine.reject(Reason.UNDECODABLE, self.source, line_no, raw)
+            return None
+        try:
+            return AISSentence(text, fields)
+        except (InvalidNMEAMessageException, ValueError):
+            pass
+        # Be liberal like gpsd: fill bits = 6 means the last six-bit character is all fill.
+        if fields[6][:1] == b"6" and len(fields[5]) > 1:
+            fields[5], fields[6] = fields[5][:-1], b"0" + fields[6][1:]
+            try:
+                return AISSentence(text, fields)
+            except (InvalidNMEAMessageException, ValueError):
+                pass
+        self.quarantine.reject(Reason.BAD_FRAMING, self.source, line_no, raw)
+        return None
+
+    def finish(self) -> None:
+        """End of input: every multipart message still pending is incomplete."""
+        for key in list(self._pending):
+            self._drop_pending(key)
+
+    def take(self) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+        """The positions and statics decoded so far, as Arrow batches; updates the summary."""
+        summary = self.summary
+        for ais_id, count in enumerate(self._type_counts):
+            if count:
+                summary.types[ais_id] += count
+                summary.messages += count
+        self._type_counts = [0] * 28
+        summary.positions += len(self.positions)
+        summary.statics += len(self.statics)
+        return self.positions.flush(), self.statics.flush()
+
+    def _frame(self, lines: Sequence[bytes], receive_ms: int | None) -> _Sentences:
+        out = _Sentences()
+        line_no = self._line_no
+        summary = self.summary
+        for raw in lines:
+            line_no += 1
+            line = raw.strip()
+            if not line or line[0] == _HASH:
+                continue
+            summary.lines += 1
+            if line[0] == _BANG and b"\\" not in line and line.count(b"!") == 1:
+                star = line.find(b"*")
+                if star < 0 or len(line) < star + 3:
+                    self.quarantine.reject(Reason.BAD_FRAMING, self.source, line_no, line)
+                    continue
+                trailer = line[star + 3 :]
+                time_ms = trailer_time_ms(trailer) if trailer else None
+                self._add(out, line[: star + 3], line_no, line, None, time_ms, receive_ms)
+                continue
+            self._frame_slow(out, line, line_no, receive_ms)
+        self._line_no = line_no
+        return out
+
+    def _frame_slow(
+        self, out: _Sentences, line: bytes, line_no: int, receive_ms: int | None
+    ) -> None:
+        framed = frame_line(line)
+        for piece in framed.pieces:
+            time_ms = (
+                piece.trailer_time_ms
+                if piece.trailer_time_ms is not None
+                else framed.leading_time_ms
+            )
+            self._add(out, piece.sentence, line_no, line, piece.tag, time_ms, receive_ms)
+        if framed.error is not None:
+            self.quarantine.reject(Reason(framed.error), self.source, line_no, line)
+
+    def _add(
+        self,
+        out: _Sentences,
+        sentence: bytes,
+        line_no: int,
+        line: bytes,
+        tag: TagBlock | None,
+        line_time_ms: int | None,
+        receive_ms: int | None,
+    ) -> None:
+        if sentence[0] == _DOLLAR:
+            gatehouse = gatehouse_time_ms(sentence) if sentence[3:6] == b"GHP" else None
+            if gatehouse is None:
+                self.quarantine.reject(Reason.NOT_AIS, self.source, line_no, line)
+            self._gatehouse_ms = gatehouse
+            return
+        if sentence[3:6] not in (b"VDM", b"VDO"):
+            self.quarantine.reject(Reason.NOT_AIS, self.source, line_no, line)
+            return
+        station: str | None = None
+        time_ms: int | None = None
+        if tag is not None:
+            station, time_ms = self._tag_context(tag)
+        if time_ms is None:
+            time_ms = line_time_ms
+        if time_ms is None:
+            time_ms = self._gatehouse_ms if self._gatehouse_ms is not None else receive_ms
+        self._gatehouse_ms = None
+        out.text.append(sentence)
+        out.line_no.append(line_no)
+        out.raw.append(line)
+        out.time_ms.append(time_ms)
+        out.station.append(station)
+
+    def _tag_context(self, tag: TagBlock) -> tuple[str | None, int | None]:
+        """Station and time of a tag block; later sentences of a ``g:`` group inherit them."""
+        station, time_ms = tag.station, tag.time_ms
+        if tag.group is not None:
+            number, total, group_id = tag.group
+            if number == 1:
+                if len(self._groups) > 4096:
+                    self._groups.pop(next(iter(self._groups)))
+                self._groups[group_id] = (station, time_ms)
+            else:
+                first_station, first_time = self._groups.get(group_id, (None, None))
+                station = station if station is not None else first_station
+                time_ms = time_ms if time_ms is not None else first_time
+                if number == total:
+                    self._groups.pop(group_id, None)
+        return station, time_ms
+
+    # -- sentences and multipart assembly ----------------------------------------------
+
+    def _fragment(
+        self,
+        sentence: AISSentence,
+        time_ms: int | None,
+        line_no: int,
+        raw: bytes,
+        station: str | None,
+    ) -> None:
+        key = (station, sentence.channel, sentence.seq_id)
+        pending = self._pending.get(key)
+        index = sentence.frag_num - 1
+        if pending is not None and (
+            len(pending.parts) != sentence.frag_cnt or pending.parts[index] is not None
+        ):
+            self._drop_pending(key)
+            pending = None
+        if pending is None:
+            pending = _Pending([None] * sentence.frag_cnt, [], time_ms, line_no)
+            self._pending[key] = pending
+        pending.parts[index] = sentence
+        pending.lines.append((line_no, raw))
+        if (index == 0 and time_ms is not None) or pending.time_ms is None:
+            pending.time_ms = time_ms
+        if any(part is None for part in pending.parts):
+            return
+        del self._pending[key]
+        parts = [part for part in pending.parts if part is not None]
+        whole = AISSentence.assemble_from_iterable(parts)
+        self._message(whole, pending.time_ms, pending.lines)
+
+    def _drop_pending(self, key: tuple[str | None, str, int | None]) -> None:
+        pending = self._pending.pop(key)
+        for line_no, raw in pending.lines:
+            self.quarantine.reject(Reason.INCOMPLETE_MULTIPART, self.source, line_no, raw)
+
+    def _expire(self) -> None:
+        """Drop multipart messages older than the age limit (data time, else input lines)."""
+        for key, pending in list(self._pending.items()):
+            if pending.time_ms is not None and self._latest_ms is not None:
+                too_old = self._latest_ms - pending.time_ms > self._max_age_ms
+            else:
+                too_old = self._line_no - pending.first_line > MAX_AGE_LINES
+            if too_old:
+                self._drop_pending(key)
+
+    # -- decoded messages ---------------------------------------------------------------
+
+    def _message(
+        self, sentence: AISSentence, time_ms: int | None, lines: Sequence[tuple[int, bytes]]
+    ) -> None:
+        ais_id = sentence.ais_id
+        if not 1 <= ais_id <= 27:
+            self._reject_all(Reason.UNSUPPORTED_TYPE, lines)
+            return
+        if time_ms is None and self._clock_ms is None:
+            self._reject_all(Reason.NO_TIMESTAMP, lines)
+            return
+        try:
+            message: Any = MSG_CLASS[ais_id].from_vector(sentence.bv)
+        except Exception:  # pyais raises many types for short or garbled payloads
+            self._reject_all(Reason.UNDECODABLE, lines)
+            return
+        mmsi = message.mmsi
+        if mmsi is None:
+            self._reject_all(Reason.UNDECODABLE, lines)
+            return
+        if time_ms is None:
+            time_ms = self._derived_time(getattr(message, "second", None))
+        elif self._clock_ms is not None:
+            self._clock_ms = time_ms
+        self._type_counts[ais_id] += 1
+        if ais_id in POSITION_TYPES:
+            lat, lon = message.lat, message.lon
+            if lat is not None and lon is not None and valid_lat_lon(lat, lon):
+                out = self.positions
+                out.mmsi.append(mmsi)
+                out.ts.append(time_ms)
+                out.lat.append(lat)
+                out.lon.append(lon)
+                out.sog.append(message.speed)
+                out.cog.append(message.course)
+                out.msg_type.append(ais_id)
+                out.status.append(message.status if ais_id <= 3 or ais_id == 27 else -1)
+                out.heading.append(message.heading if ais_id <= 3 or ais_id >= 18 else 511)
+            else:
+                reason = (
+                    Reason.UNDECODABLE if lat is None or lon is None else Reason.INVALID_POSITION
+                )
+                self._reject_all(reason, lines)
+            if ais_id != 19:
+                return
+        row = static_row(message, ais_id, sentence.bv)
+        if row is not None:
+            self.statics.append(mmsi=mmsi, ts_ms=time_ms, source=self.source, **row)
+
+    def _derived_time(self, second: int | None) -> int:
+        """Data time for a report with no time of its own (``--start`` mode).
+
+        The clock moves forward to the next instant whose second-of-minute is the report's
+        "second" field when that is at most 30 s ahead; a report up to 30 s behind is a late
+        arrival and is placed in the past without moving the clock.
+        """
+        clock_ms = self._clock_ms if self._clock_ms is not None else 0
+        if second is None or not 0 <= second < 60:
+            return clock_ms
+        base_ms = clock_ms - clock_ms % 1000
+        delta = (second - (base_ms // 1000) % 60) % 60
+        if delta == 0:
+            return clock_ms
+        if delta <= 30:
+            self._clock_ms = base_ms + delta * 1000
+            return self._clock_ms
+        return base_ms + (delta - 60) * 1000
+
+    def _reject_all(self, reason: Reason, lines: Sequence[tuple[int, bytes]]) -> None:
+        for line_no, raw in lines:
+            self.quarantine.reject(reason, self.source, line_no, raw)
