@@ -88,6 +88,22 @@ def checksums_ok(sentences: Sequence[bytes]) -> np.ndarray[Any, np.dtype[np.bool
     return ok
 
 
+def _inherit(tag: TagBlock | None, previous: TagBlock | None) -> TagBlock | None:
+    """Sentences concatenated on one line came from one receiver: a later tag block that
+    lacks the station or the time takes them from the one before it on the line."""
+    if previous is None:
+        return tag
+    if tag is None:
+        return TagBlock(previous.time_ms, previous.station, None)
+    if tag.station is not None and tag.time_ms is not None:
+        return tag
+    return TagBlock(
+        tag.time_ms if tag.time_ms is not None else previous.time_ms,
+        tag.station if tag.station is not None else previous.station,
+        tag.group,
+    )
+
+
 class NmeaDecoder:
     """Decodes the lines of one input stream into position and static batches."""
 
@@ -206,13 +222,14 @@ class NmeaDecoder:
         self, out: _Sentences, line: bytes, line_no: int, receive_ms: int | None
     ) -> None:
         framed = frame_line(line)
+        previous: TagBlock | None = None
         for piece in framed.pieces:
-            time_ms = (
-                piece.trailer_time_ms
-                if piece.trailer_time_ms is not None
-                else framed.leading_time_ms
-            )
-            self._add(out, piece.sentence, line_no, line, piece.tag, time_ms, receive_ms)
+            time_ms = piece.trailer_time_ms
+            if time_ms is None:
+                time_ms = framed.leading_time_ms
+            tag = _inherit(piece.tag, previous)
+            self._add(out, piece.sentence, line_no, line, tag, time_ms, receive_ms)
+            previous = tag if tag is not None else previous
         if framed.error is not None:
             self.quarantine.reject(Reason(framed.error), self.source, line_no, line)
 
@@ -227,7 +244,7 @@ class NmeaDecoder:
         receive_ms: int | None,
     ) -> None:
         if sentence[0] == _DOLLAR:
-            gatehouse = gatehouse_time_ms(sentence) if sentence[3:6] == b"GHP" else None
+            gatehouse = gatehouse_time_ms(sentence) if sentence.startswith(b"$PGHP") else None
             if gatehouse is None:
                 self.quarantine.reject(Reason.NOT_AIS, self.source, line_no, line)
             self._gatehouse_ms = gatehouse
@@ -352,7 +369,7 @@ class NmeaDecoder:
                 out.cog.append(message.course)
                 out.msg_type.append(ais_id)
                 out.status.append(message.status if ais_id <= 3 or ais_id == 27 else -1)
-                out.heading.append(message.heading if ais_id <= 3 or ais_id >= 18 else 511)
+                out.heading.append(message.heading if ais_id <= 3 or 18 <= ais_id <= 19 else 511)
             else:
                 reason = (
                     Reason.UNDECODABLE if lat is None or lon is None else Reason.INVALID_POSITION
