@@ -1,0 +1,197 @@
+"""The read side of the track store: positions by time, MMSI and area; latest; vessels; stats.
+
+Every filter is a plain comparison on a stored column, so DuckDB pushes it into the scan and
+skips row groups by their min/max (appends are not kept in order, but arrive roughly in data
+time). Conventions: time windows are half-open, ``start_ms <= ts < end_ms``; a bounding box
+``(west, south, east, north)`` in degrees includes its edges, and ``west > east`` means it
+crosses the antimeridian. Results are Arrow tables in the record schemas, sorted on output.
+This module only reads; it must not write the database.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+from numbers import Integral
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+
+from seabridge.ais.records import POSITION_SCHEMA
+from seabridge.errors import InputError
+from seabridge.tracks.schema import VESSEL_SCHEMA, to_schema
+from seabridge.units import ms_to_datetime
+
+__all__ = [
+    "BBox",
+    "StoreStats",
+    "check_bbox",
+    "select_latest",
+    "select_positions",
+    "select_vessels",
+    "store_stats",
+]
+
+#: ``(west, south, east, north)`` in degrees; ``west > east`` crosses the antimeridian.
+BBox = tuple[float, float, float, float]
+
+_COLUMNS = ", ".join(POSITION_SCHEMA.names)
+# Ties on (mmsi, ts) are ordered by the rest of the key, so output is deterministic.
+_ORDER = {
+    "mmsi": "mmsi, ts, msg_type, lat, lon",
+    "ts": "ts, mmsi, msg_type, lat, lon",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """Counts and the data-time span of a store."""
+
+    positions: int
+    statics: int
+    vessels: int
+    first_ms: int | None
+    last_ms: int | None
+
+
+def check_bbox(bbox: BBox) -> BBox:
+    """Validate a bounding box and return it as floats.
+
+    Raises:
+        InputError: a bound is not finite or out of range, or south is north of north.
+    """
+    west, south, east, north = (float(v) for v in bbox)
+    if not all(math.isfinite(v) for v in (west, south, east, north)):
+        raise InputError(f"bounding box {bbox} has a non-finite bound")
+    if not (-180.0 <= west <= 180.0 and -180.0 <= east <= 180.0):
+        raise InputError(f"bounding box {bbox}: west and east must be within [-180, 180] deg")
+    if not -90.0 <= south <= north <= 90.0:
+        raise InputError(f"bounding box {bbox}: need -90 <= south <= north <= 90 deg")
+    return west, south, east, north
+
+
+class _Where:
+    """Conjunctive SQL conditions with their parameter values."""
+
+    def __init__(self) -> None:
+        self.terms: list[str] = []
+        self.params: list[object] = []
+
+    def add(self, term: str, *params: object) -> None:
+        self.terms.append(term)
+        self.params.extend(params)
+
+    def time(self, start_ms: int | None, end_ms: int | None) -> None:
+        if start_ms is not None:
+            self.add("ts >= ?", ms_to_datetime(start_ms))
+        if end_ms is not None:
+            self.add("ts < ?", ms_to_datetime(end_ms))
+
+    def bbox(self, bbox: BBox | None) -> None:
+        if bbox is None:
+            return
+        west, south, east, north = check_bbox(bbox)
+        self.add("lat BETWEEN ? AND ?", south, north)
+        if west <= east:
+            self.add("lon BETWEEN ? AND ?", west, east)
+        else:
+            self.add("(lon >= ? OR lon <= ?)", west, east)
+
+    def mmsi(self, mmsi: int | Collection[int] | None) -> None:
+        if mmsi is None:
+            return
+        if isinstance(mmsi, Integral):
+            self.add("mmsi = ?", int(mmsi))
+            return
+        wanted = sorted({int(m) for m in mmsi})  # type: ignore[union-attr]
+        if not wanted:
+            self.add("FALSE")
+            return
+        self.add(f"mmsi IN ({', '.join('?' * len(wanted))})", *wanted)
+
+    def sql(self) -> str:
+        return f" WHERE {' AND '.join(self.terms)}" if self.terms else ""
+
+
+def select_positions(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    bbox: BBox | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    mmsi: int | Collection[int] | None = None,
+    order: Literal["mmsi", "ts"] = "mmsi",
+) -> pa.Table:
+    """Positions matching every given filter, sorted by (mmsi, ts) or by ts."""
+    where = _Where()
+    where.time(start_ms, end_ms)
+    where.mmsi(mmsi)
+    where.bbox(bbox)
+    sql = f"SELECT {_COLUMNS} FROM positions{where.sql()} ORDER BY {_ORDER[order]}"
+    return to_schema(con.sql(sql, params=where.params).to_arrow_table(), POSITION_SCHEMA)
+
+
+def select_latest(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    at_ms: int | None = None,
+    bbox: BBox | None = None,
+    max_age_ms: int | None = None,
+) -> pa.Table:
+    """The latest position of each vessel at or before ``at_ms``, then kept if inside ``bbox``."""
+    inner = _Where()
+    if at_ms is not None:
+        inner.add("ts <= ?", ms_to_datetime(at_ms))
+    if max_age_ms is not None:
+        if at_ms is None:
+            raise InputError("max_age_ms needs at_ms: the age is counted back from that time")
+        inner.add("ts >= ?", ms_to_datetime(at_ms - max_age_ms))
+    outer = _Where()
+    outer.bbox(bbox)
+    sql = (
+        f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS} FROM positions{inner.sql()} "
+        "QUALIFY row_number() OVER (PARTITION BY mmsi "
+        "ORDER BY ts DESC, msg_type DESC, lat DESC, lon DESC) = 1)"
+        f"{outer.sql()} ORDER BY mmsi"
+    )
+    table = con.sql(sql, params=inner.params + outer.params).to_arrow_table()
+    return to_schema(table, POSITION_SCHEMA)
+
+
+_LATEST_STATIC = ", ".join(
+    f"arg_max({name}, ts) FILTER (WHERE {name} IS NOT NULL) AS {name}"
+    for name in ("name", "callsign", "imo", "ship_type", "flag")
+)
+
+
+def select_vessels(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Every vessel seen: latest non-null static fields and last position or static time."""
+    sql = f"""
+        WITH s AS (SELECT mmsi, {_LATEST_STATIC}, max(ts) AS last_static
+                   FROM statics GROUP BY mmsi),
+             p AS (SELECT mmsi, max(ts) AS last_position FROM positions GROUP BY mmsi)
+        SELECT coalesce(s.mmsi, p.mmsi) AS mmsi, s.name, s.callsign, s.imo, s.ship_type, s.flag,
+               greatest(s.last_static, p.last_position) AS last_seen
+        FROM s FULL OUTER JOIN p ON s.mmsi = p.mmsi
+        ORDER BY mmsi
+    """
+    return to_schema(con.sql(sql).to_arrow_table(), VESSEL_SCHEMA)
+
+
+def _epoch_ms(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def store_stats(con: duckdb.DuckDBPyConnection) -> StoreStats:
+    """Row counts, distinct vessels and the first and last data time in the store."""
+    row = con.sql(
+        """
+        SELECT (SELECT count(*) FROM positions), (SELECT count(*) FROM statics),
+               (SELECT count(*) FROM (SELECT mmsi FROM positions UNION SELECT mmsi FROM statics)),
+               epoch_ms(least((SELECT min(ts) FROM positions), (SELECT min(ts) FROM statics))),
+               epoch_ms(greatest((SELECT max(ts) FROM positions), (SELECT max(ts) FROM statics)))
+        """
+    ).fetchall()[0]
+    return StoreStats(int(row[0]), int(row[1]), int(row[2]), _epoch_ms(row[3]), _epoch_ms(row[4]))
