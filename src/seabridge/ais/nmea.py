@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from pyais.exceptions import InvalidNMEAMessageException
-from pyais.messages import MSG_CLASS, AISSentence
+from pyais.messages import MAX_PAYLOAD_LEN, MSG_CLASS, AISSentence, bit_vector
 
 from seabridge.ais.framing import TagBlock, frame_line, gatehouse_time_ms, trailer_time_ms
-from seabridge.ais.normalize import POSITION_TYPES, RawPositions, valid_lat_lon
+from seabridge.ais.normalize import POSITION_TYPES, RawPositions
 from seabridge.ais.quarantine import Quarantine, Reason
 from seabridge.ais.records import StaticBuilder
 from seabridge.ais.statics import static_row
@@ -42,6 +42,9 @@ __all__ = ["NmeaDecoder"]
 # than this is incomplete.
 MAX_AGE_LINES = 1000
 _BANG, _HASH, _DOLLAR = ord("!"), ord("#"), ord("$")
+# The six-bit armoring alphabet ('0'-'W', '`'-'w'; ITU-R M.1371-5 annex 8 / IEC 61162-1).
+_ARMOR = bytes(range(48, 88)) + bytes(range(96, 120))
+_FILL_BITS = {b"0": 0, b"1": 1, b"2": 2, b"3": 3, b"4": 4, b"5": 5}
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789ABCDEF"):
     _HEX[_c] = _i
@@ -144,39 +147,52 @@ class NmeaDecoder:
             if not ok:
                 reject(Reason.BAD_CHECKSUM, source, line_no, raw)
                 continue
-            sentence = self._parse(text, line_no, raw)
-            if sentence is None:
-                continue
             if time_ms is not None and time_ms > latest:
                 latest = self._latest_ms = time_ms
-            if sentence.frag_cnt == 1:
-                self._message(sentence, time_ms, ((line_no, raw),))
+            fields = text.split(b",")
+            if len(fields) != 7:
+                reject(Reason.BAD_FRAMING, source, line_no, raw)
+            elif fields[1] == b"1" and fields[2] == b"1":
+                # The common case: a whole message in one sentence. pyais's bit vector and
+                # message tables decode it; AISSentence is only needed to assemble fragments.
+                bits = self._bits(fields, line_no, raw)
+                if bits is not None:
+                    self._message(bits, time_ms, ((line_no, raw),))
             else:
-                self._fragment(sentence, time_ms, line_no, raw, station)
+                sentence = self._parse(text, fields, line_no, raw)
+                if sentence is not None:
+                    self._fragment(sentence, time_ms, line_no, raw, station)
         self._expire()
 
-    def _parse(self, text: bytes, line_no: int, raw: bytes) -> AISSentence | None:
-        """A checksummed sentence as pyais's AISSentence, or None after quarantining it."""
-        fields = text.split(b",")
-        if len(fields) != 7:
-            self.quarantine.reject(Reason.BAD_FRAMING, self.source, line_no, raw)
-            return None
-        if not fields[5]:
+    def _bits(self, fields: list[bytes], line_no: int, raw: bytes) -> bit_vector | None:
+        """The payload bits of a single-sentence message, or None after quarantining it."""
+        payload, fill = fields[5], fields[6][:1]
+        if not payload or len(payload) > MAX_PAYLOAD_LEN or payload.translate(None, _ARMOR):
             self.quarantine.reject(Reason.UNDECODABLE, self.source, line_no, raw)
             return None
+        if fill == b"6" and len(payload) > 1:
+            # Be liberal like gpsd: six fill bits make the last character all fill.
+            payload, fill = payload[:-1], b"0"
+        if fill not in _FILL_BITS:
+            self.quarantine.reject(Reason.BAD_FRAMING, self.source, line_no, raw)
+            return None
+        return bit_vector(payload, _FILL_BITS[fill])
+
+    def _parse(
+        self, text: bytes, fields: list[bytes], line_no: int, raw: bytes
+    ) -> AISSentence | None:
+        """A fragment as pyais's AISSentence, or None after quarantining it."""
+        payload = fields[5]
+        if not payload or payload.translate(None, _ARMOR):
+            self.quarantine.reject(Reason.UNDECODABLE, self.source, line_no, raw)
+            return None
+        if fields[6][:1] == b"6" and len(payload) > 1:
+            fields[5], fields[6] = payload[:-1], b"0" + fields[6][1:]
         try:
             return AISSentence(text, fields)
         except (InvalidNMEAMessageException, ValueError):
-            pass
-        # Be liberal like gpsd: fill bits = 6 means the last six-bit character is all fill.
-        if fields[6][:1] == b"6" and len(fields[5]) > 1:
-            fields[5], fields[6] = fields[5][:-1], b"0" + fields[6][1:]
-            try:
-                return AISSentence(text, fields)
-            except (InvalidNMEAMessageException, ValueError):
-                pass
-        self.quarantine.reject(Reason.BAD_FRAMING, self.source, line_no, raw)
-        return None
+            self.quarantine.reject(Reason.BAD_FRAMING, self.source, line_no, raw)
+            return None
 
     def finish(self) -> None:
         """End of input: every multipart message still pending is incomplete."""
@@ -191,9 +207,10 @@ class NmeaDecoder:
                 summary.types[ais_id] += count
                 summary.messages += count
         self._type_counts = [0] * 28
-        summary.positions += len(self.positions)
+        positions = self.positions.flush(self._reject_reason)
+        summary.positions += positions.num_rows
         summary.statics += len(self.statics)
-        return self.positions.flush(), self.statics.flush()
+        return positions, self.statics.flush()
 
     def _frame(self, lines: Sequence[bytes], receive_ms: int | None) -> _Sentences:
         out = _Sentences()
@@ -314,7 +331,7 @@ class NmeaDecoder:
         del self._pending[key]
         parts = [part for part in pending.parts if part is not None]
         whole = AISSentence.assemble_from_iterable(parts)
-        self._message(whole, pending.time_ms, pending.lines)
+        self._message(whole.bv, pending.time_ms, pending.lines)
 
     def _drop_pending(self, key: tuple[str | None, str, int | None]) -> None:
         pending = self._pending.pop(key)
@@ -334,9 +351,9 @@ class NmeaDecoder:
     # -- decoded messages ---------------------------------------------------------------
 
     def _message(
-        self, sentence: AISSentence, time_ms: int | None, lines: Sequence[tuple[int, bytes]]
+        self, bits: bit_vector, time_ms: int | None, lines: Sequence[tuple[int, bytes]]
     ) -> None:
-        ais_id = sentence.ais_id
+        ais_id = bits.get(0, 6)
         if not 1 <= ais_id <= 27:
             self._reject_all(Reason.UNSUPPORTED_TYPE, lines)
             return
@@ -344,7 +361,7 @@ class NmeaDecoder:
             self._reject_all(Reason.NO_TIMESTAMP, lines)
             return
         try:
-            message: Any = MSG_CLASS[ais_id].from_vector(sentence.bv)
+            message: Any = MSG_CLASS[ais_id].from_vector(bits)
         except Exception:  # pyais raises many types for short or garbled payloads
             self._reject_all(Reason.UNDECODABLE, lines)
             return
@@ -358,26 +375,10 @@ class NmeaDecoder:
             self._clock_ms = time_ms
         self._type_counts[ais_id] += 1
         if ais_id in POSITION_TYPES:
-            lat, lon = message.lat, message.lon
-            if lat is not None and lon is not None and valid_lat_lon(lat, lon):
-                out = self.positions
-                out.mmsi.append(mmsi)
-                out.ts.append(time_ms)
-                out.lat.append(lat)
-                out.lon.append(lon)
-                out.sog.append(message.speed)
-                out.cog.append(message.course)
-                out.msg_type.append(ais_id)
-                out.status.append(message.status if ais_id <= 3 or ais_id == 27 else -1)
-                out.heading.append(message.heading if ais_id <= 3 or 18 <= ais_id <= 19 else 511)
-            else:
-                reason = (
-                    Reason.UNDECODABLE if lat is None or lon is None else Reason.INVALID_POSITION
-                )
-                self._reject_all(reason, lines)
+            self.positions.add(message, ais_id, time_ms, lines)
             if ais_id != 19:
                 return
-        row = static_row(message, ais_id, sentence.bv)
+        row = static_row(message, ais_id, bits)
         if row is not None:
             self.statics.append(mmsi=mmsi, ts_ms=time_ms, source=self.source, **row)
 
@@ -399,6 +400,9 @@ class NmeaDecoder:
             self._clock_ms = base_ms + delta * 1000
             return self._clock_ms
         return base_ms + (delta - 60) * 1000
+
+    def _reject_reason(self, reason: str, lines: Sequence[tuple[int, bytes]]) -> None:
+        self._reject_all(Reason(reason), lines)
 
     def _reject_all(self, reason: Reason, lines: Sequence[tuple[int, bytes]]) -> None:
         for line_no, raw in lines:

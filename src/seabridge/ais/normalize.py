@@ -1,34 +1,53 @@
-"""Decoded AIS messages -> Position and Static records; the one place sentinels are mapped.
+"""Decoded AIS messages -> Position records; the one place sentinels are mapped.
 
-Position columns are collected raw (as pyais decodes them) and mapped to "not available"
-per batch with numpy masks, by message type (ITU-R M.1371-5):
+Decoded position messages are kept as pyais objects, grouped by layout, and turned into
+columns once per batch (``operator.attrgetter`` over the group, then numpy masks), so no
+Python code runs per message and per field. Sentinels become "not available" here and
+nowhere else (ITU-R M.1371-5, messages 1-3, 9, 18, 19, 27):
 
 =========  ===========================  =======================  ================
 field      types 1, 2, 3, 18, 19         type 9 (SAR aircraft)    type 27 (long range)
 =========  ===========================  =======================  ================
 SOG        1023 raw = 102.3 kn -> NaN    1023 kn -> NaN           63 kn -> NaN
 COG        3600 raw = 360.0 deg -> NaN   360.0 deg -> NaN         511 deg -> NaN
-heading    511 -> NaN                    (none)                   (none)
+heading    511 -> NaN                    (none) NaN               (none) NaN
 status     15 "undefined" -> -1          (none) -1                15 -> -1
 =========  ===========================  =======================  ================
 
-Latitude and longitude are checked before a row is added (see :func:`valid_lat_lon`):
-91 / 181 (not available), out-of-range values and exactly (0, 0) are rejected.
-Names, call signs and destinations are cut at the first ``@`` (the ITU padding character,
-as gpsd does) and stripped of spaces; an empty text is null.
+A latitude or longitude that is missing (payload too short: ``undecodable``), not available
+(91 / 181), out of range, or exactly (0, 0) rejects the report (``invalid_position``); it is
+never stored. Texts are cut at the first ``@`` (the ITU padding character, as gpsd does) and
+stripped of spaces; an empty text is null.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from seabridge.ais.records import POSITION_SCHEMA, TS_TYPE
 
-__all__ = ["POSITION_TYPES", "STATIC_TYPES", "RawPositions", "clean_text", "valid_lat_lon"]
+__all__ = ["POSITION_TYPES", "RawPositions", "clean_text", "valid_lat_lon"]
 
 POSITION_TYPES = frozenset({1, 2, 3, 9, 18, 19, 27})
-STATIC_TYPES = frozenset({5, 19, 24})
+# Layout groups: (has nav status, has heading, SOG not-available threshold).
+_GROUPS: dict[int, tuple[bool, bool, float]] = {
+    1: (True, True, 102.25),
+    2: (True, True, 102.25),
+    3: (True, True, 102.25),
+    18: (False, True, 102.25),
+    19: (False, True, 102.25),
+    9: (False, False, 1023.0),
+    27: (True, False, 63.0),
+}
+_GROUP_OF = {1: 1, 2: 1, 3: 1, 18: 18, 19: 18, 9: 9, 27: 27}
+
+Lines = Sequence[tuple[int, bytes]]
+Rejecter = Callable[[str, Lines], None]
 
 
 def valid_lat_lon(lat: float | None, lon: float | None) -> bool:
@@ -48,55 +67,91 @@ def clean_text(text: str | None) -> str | None:
     return cleaned or None
 
 
+class _Group:
+    """Position messages of one layout, with their times and input lines."""
+
+    __slots__ = ("lines", "messages", "times", "types")
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        self.times: list[int] = []
+        self.types: list[int] = []
+        self.lines: list[Lines] = []
+
+
+def _floats(messages: list[Any], name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+    # None (a field beyond a short payload) becomes NaN.
+    return np.array(list(map(attrgetter(name), messages)), dtype=np.float64)
+
+
 class RawPositions:
-    """Position columns as decoded, mapped to records in :meth:`flush`."""
+    """Decoded position messages, turned into POSITION_SCHEMA batches by :meth:`flush`."""
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.mmsi: list[int] = []
-        self.ts: list[int] = []
-        self.lat: list[float] = []
-        self.lon: list[float] = []
-        self.sog: list[float] = []
-        self.cog: list[float] = []
-        self.heading: list[float] = []
-        self.status: list[int] = []
-        self.msg_type: list[int] = []
+        self._groups = {key: _Group() for key in (1, 18, 9, 27)}
+        self._count = 0
 
     def __len__(self) -> int:
-        return len(self.mmsi)
+        return self._count
 
-    def flush(self) -> pa.RecordBatch:
-        """Map sentinels and return the rows as one POSITION_SCHEMA batch; start empty."""
-        msg_type = np.asarray(self.msg_type, dtype=np.uint8)
-        sog = np.asarray(self.sog, dtype=np.float64)
-        cog = np.asarray(self.cog, dtype=np.float64)
-        heading = np.asarray(self.heading, dtype=np.float64)
-        status = np.asarray(self.status, dtype=np.int16)
-        is_sar = msg_type == 9
-        is_long_range = msg_type == 27
-        is_class = ~(is_sar | is_long_range)
-        sog[
-            (is_class & (sog >= 102.25)) | (is_sar & (sog >= 1023)) | (is_long_range & (sog >= 63))
-        ] = np.nan
-        cog[cog >= 360.0] = np.nan
-        heading[heading >= 360.0] = np.nan
-        status[(status >= 15) | (status < 0)] = -1
-        rows = len(msg_type)
-        batch = pa.RecordBatch.from_arrays(
-            [
-                pa.array(np.asarray(self.mmsi, dtype=np.uint32)),
-                pa.array(np.asarray(self.ts, dtype=np.int64)).cast(TS_TYPE),
-                pa.array(np.asarray(self.lat, dtype=np.float64)),
-                pa.array(np.asarray(self.lon, dtype=np.float64)),
-                pa.array(sog.astype(np.float32)),
-                pa.array(cog.astype(np.float32)),
-                pa.array(heading.astype(np.float32)),
-                pa.array(status.astype(np.int8)),
-                pa.array(msg_type),
-                pa.repeat(pa.scalar(self.source, pa.string()), rows),
-            ],
+    def add(self, message: Any, ais_id: int, time_ms: int, lines: Lines) -> None:
+        """Keep one decoded position message (types 1-3, 9, 18, 19, 27)."""
+        group = self._groups[_GROUP_OF[ais_id]]
+        group.messages.append(message)
+        group.times.append(time_ms)
+        group.types.append(ais_id)
+        group.lines.append(lines)
+        self._count += 1
+
+    def flush(self, reject: Rejecter) -> pa.RecordBatch:
+        """Map sentinels, reject unusable positions, return one batch and start empty."""
+        parts = [self._columns(key, group, reject) for key, group in self._groups.items()]
+        parts = [part for part in parts if part is not None]
+        self._groups = {key: _Group() for key in (1, 18, 9, 27)}
+        self._count = 0
+        if not parts:
+            return pa.RecordBatch.from_pylist([], schema=POSITION_SCHEMA)
+        return pa.RecordBatch.from_arrays(
+            [pa.concat_arrays([part[i] for part in parts]) for i in range(len(POSITION_SCHEMA))],
             schema=POSITION_SCHEMA,
         )
-        self.__init__(self.source)  # type: ignore[misc]
-        return batch
+
+    def _columns(self, key: int, group: _Group, reject: Rejecter) -> list[pa.Array] | None:
+        if not group.messages:
+            return None
+        has_status, has_heading, sog_na = _GROUPS[key]
+        messages = group.messages
+        lat, lon = _floats(messages, "lat"), _floats(messages, "lon")
+        missing = np.isnan(lat) | np.isnan(lon)
+        usable = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0) & ((lat != 0.0) | (lon != 0.0))
+        for index in np.flatnonzero(~usable):
+            reason = "undecodable" if missing[index] else "invalid_position"
+            reject(reason, group.lines[index])
+        keep = np.flatnonzero(usable)
+        if keep.size == 0:
+            return None
+        sog = _floats(messages, "speed")[keep]
+        sog[sog >= sog_na] = np.nan
+        cog = _floats(messages, "course")[keep]
+        cog[cog >= 360.0] = np.nan
+        heading = np.full(keep.size, np.nan)
+        if has_heading:
+            heading = _floats(messages, "heading")[keep]
+            heading[heading >= 360.0] = np.nan
+        status = np.full(keep.size, -1, dtype=np.int8)
+        if has_status:
+            raw_status = np.array(list(map(attrgetter("status"), messages)), dtype=np.int16)[keep]
+            status = np.where((raw_status >= 0) & (raw_status < 15), raw_status, -1).astype(np.int8)
+        return [
+            pa.array(np.array(list(map(attrgetter("mmsi"), messages)), dtype=np.uint32)[keep]),
+            pa.array(np.array(group.times, dtype=np.int64)[keep]).cast(TS_TYPE),
+            pa.array(lat[keep]),
+            pa.array(lon[keep]),
+            pa.array(sog.astype(np.float32)),
+            pa.array(cog.astype(np.float32)),
+            pa.array(heading.astype(np.float32)),
+            pa.array(status),
+            pa.array(np.array(group.types, dtype=np.uint8)[keep]),
+            pa.repeat(pa.scalar(self.source, pa.string()), keep.size),
+        ]
