@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from pyais.bit_vector import bit_vector
 from pyais.exceptions import InvalidNMEAMessageException
-from pyais.messages import MAX_PAYLOAD_LEN, MSG_CLASS, AISSentence, bit_vector
+from pyais.messages import MAX_PAYLOAD_LEN, MSG_CLASS, AISSentence
 
 from seabridge.ais.framing import TagBlock, frame_line, gatehouse_time_ms, trailer_time_ms
 from seabridge.ais.normalize import POSITION_TYPES, RawPositions

@@ -106,8 +106,11 @@ class RawPositions:
 
     def flush(self, reject: Rejecter) -> pa.RecordBatch:
         """Map sentinels, reject unusable positions, return one batch and start empty."""
-        parts = [self._columns(key, group, reject) for key, group in self._groups.items()]
-        parts = [part for part in parts if part is not None]
+        parts: list[list[pa.Array]] = []
+        for key, group in self._groups.items():
+            columns = self._columns(key, group, reject)
+            if columns is not None:
+                parts.append(columns)
         self._groups = {key: _Group() for key in (1, 18, 9, 27)}
         self._count = 0
         if not parts:
