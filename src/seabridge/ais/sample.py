@@ -93,8 +93,13 @@ def _position_report(vessel: SampleVessel, elapsed_s: float, epoch_s: int) -> li
 
 def _static_report(vessel: SampleVessel, seq_id: int) -> list[str]:
     if vessel.class_b:
-        part_a = {"type": 24, "mmsi": vessel.mmsi, "partno": 0, "shipname": vessel.name}
-        part_b = {
+        part_a: dict[str, Any] = {
+            "type": 24,
+            "mmsi": vessel.mmsi,
+            "partno": 0,
+            "shipname": vessel.name,
+        }
+        part_b: dict[str, Any] = {
             "type": 24,
             "mmsi": vessel.mmsi,
             "partno": 1,
@@ -111,7 +116,7 @@ def _static_report(vessel: SampleVessel, seq_id: int) -> list[str]:
         return encode_dict(part_a, radio_channel="B", **_VDM) + encode_dict(
             part_b, radio_channel="B", **_VDM
         )
-    voyage = {
+    voyage: dict[str, Any] = {
         "type": 5,
         "mmsi": vessel.mmsi,
         "ais_version": 2,
