@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
@@ -80,6 +81,7 @@ class TrackStore:
         self.read_only = read_only
         self.dedup_window_ms = dedup_window_ms
         self._con: duckdb.DuckDBPyConnection | None = con
+        self._key = path.resolve()
         self._lock = threading.RLock()
         self._positions_seen = PositionDedup(dedup_window_ms)
         self._statics_seen = StaticDedup(dedup_window_ms)
@@ -140,7 +142,7 @@ class TrackStore:
             self._con.close()
             self._con = None
             with _OPEN_PATHS_LOCK:
-                _OPEN_PATHS.discard(self.path.resolve())
+                _OPEN_PATHS.discard(self._key)
 
     def __enter__(self) -> Self:
         return self
@@ -159,6 +161,15 @@ class TrackStore:
         if self._con is None:
             raise StoreError(f"{self.path}: the track store is closed")
         return self._con
+
+    @contextmanager
+    def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection, held for one call; DuckDB errors become :class:`StoreError`."""
+        with self._lock:
+            try:
+                yield self.con
+            except duckdb.Error as exc:
+                raise StoreError(f"{self.path}: track store query failed: {exc}") from exc
 
     def _writable(self) -> duckdb.DuckDBPyConnection:
         if self.read_only:
@@ -250,9 +261,9 @@ class TrackStore:
         Raises:
             InputError: the bounding box is invalid.
         """
-        with self._lock:
+        with self._reading() as con:
             return queries.select_positions(
-                self.con, bbox=bbox, start_ms=start_ms, end_ms=end_ms, mmsi=mmsi, order=order
+                con, bbox=bbox, start_ms=start_ms, end_ms=end_ms, mmsi=mmsi, order=order
             )
 
     def track(self, mmsi: int, start_ms: int | None = None, end_ms: int | None = None) -> pa.Table:
@@ -271,18 +282,18 @@ class TrackStore:
         Vessels whose latest position is outside ``bbox`` are left out; with ``max_age_ms``
         only positions at or after ``at_ms - max_age_ms`` count. Sorted by mmsi.
         """
-        with self._lock:
-            return queries.select_latest(self.con, at_ms=at_ms, bbox=bbox, max_age_ms=max_age_ms)
+        with self._reading() as con:
+            return queries.select_latest(con, at_ms=at_ms, bbox=bbox, max_age_ms=max_age_ms)
 
     def vessels(self) -> pa.Table:
         """One row per vessel (``VESSEL_SCHEMA``): latest non-null static fields, last seen."""
-        with self._lock:
-            return queries.select_vessels(self.con)
+        with self._reading() as con:
+            return queries.select_vessels(con)
 
     def stats(self) -> queries.StoreStats:
         """Row counts, the number of vessels and the first and last data time."""
-        with self._lock:
-            return queries.store_stats(self.con)
+        with self._reading() as con:
+            return queries.store_stats(con)
 
     def export_parquet(
         self,
@@ -296,7 +307,7 @@ class TrackStore:
 
         See :func:`seabridge.tracks.export.export_parquet`.
         """
-        with self._lock:
+        with self._reading() as con:
             return export.export_parquet(
-                self.con, out_dir, start_ms=start_ms, end_ms=end_ms, overwrite=overwrite
+                con, out_dir, start_ms=start_ms, end_ms=end_ms, overwrite=overwrite
             )
