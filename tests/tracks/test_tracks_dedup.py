@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from tracks_fixtures import (
     T0_MS,
     assert_tables_equal,
@@ -18,6 +19,7 @@ from tracks_fixtures import (
 )
 
 from seabridge.config import Settings
+from seabridge.errors import ConfigError
 from seabridge.tracks import TrackStore
 from seabridge.tracks.dedup import PositionDedup, PositionKeys
 
@@ -39,6 +41,12 @@ def _shift(table: Any, delta_ms: int) -> Any:
 def test_default_window_comes_from_the_setting(tmp_path: Path) -> None:
     with TrackStore.open(tmp_path / "t.duckdb") as store:
         assert store.dedup_window_ms == Settings()["ingest.dedup_window_min"] * MIN_MS == 600_000
+
+
+def test_window_outside_the_setting_range_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"ingest\.dedup_window_min"):
+        TrackStore.open(tmp_path / "t.duckdb", dedup_window_min=-1)
+    TrackStore.open(tmp_path / "t.duckdb", dedup_window_min=1440).close()
 
 
 def test_duplicates_within_one_batch_are_stored_once(tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ from seabridge.units import ms_to_datetime
 __all__ = ["TrackStore"]
 
 _MS_PER_MIN = 60_000
+_WINDOW_SETTING = "ingest.dedup_window_min"
 _BATCH_VIEW = "_seabridge_batch"
 _OPEN_PATHS: set[Path] = set()
 _OPEN_PATHS_LOCK = threading.Lock()
@@ -57,7 +58,7 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
         text = str(exc)
-        if "lock" in text.lower() and ("conflicting" in text.lower() or "could not set" in text):
+        if "conflicting lock" in text.lower() or "could not set lock" in text.lower():
             raise StoreLockedError(_locked_message(path, exc)) from exc
         raise StoreError(f"{path}: cannot open the track store: {text}") from exc
 
@@ -104,11 +105,10 @@ class TrackStore:
         Raises:
             StoreLockedError: another process (or this one) has the file open.
             StoreError: the file cannot be opened or is not a track store of this version.
+            ConfigError: ``dedup_window_min`` is outside the setting's range.
         """
-        if dedup_window_min is None:
-            dedup_window_min = Settings()["ingest.dedup_window_min"]
-        if dedup_window_min < 0:
-            raise StoreError(f"dedup_window_min must be >= 0 min, got {dedup_window_min}")
+        overrides = {} if dedup_window_min is None else {_WINDOW_SETTING: dedup_window_min}
+        window_ms = round(Settings(overrides)[_WINDOW_SETTING] * _MS_PER_MIN)
         key = path.resolve()
         with _OPEN_PATHS_LOCK:
             if key in _OPEN_PATHS:
@@ -122,9 +122,12 @@ class TrackStore:
             try:
                 con.execute("SET TimeZone = 'UTC'")
                 create_or_check(con, str(path), read_only=read_only)
-                store = cls(path, con, round(dedup_window_min * _MS_PER_MIN), read_only)
+                store = cls(path, con, window_ms, read_only)
                 if not read_only:
                     store._rebuild_windows()
+            except duckdb.Error as exc:
+                con.close()
+                raise StoreError(f"{path}: cannot prepare the track store: {exc}") from exc
             except BaseException:
                 con.close()
                 raise
