@@ -9,7 +9,7 @@ from importlib.resources import files
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seabridge.ais.mid import flag_for_mmsi, flags_for_mmsis, mid_for_mmsi, mid_table
@@ -153,6 +153,7 @@ _station_forms = st.one_of(
 )
 
 
+@settings(deadline=None)  # the first example loads the table
 @given(st.lists(_station_forms, max_size=50))
 def test_vectorized_matches_scalar(mmsis: list[int]) -> None:
     array = np.array(mmsis, dtype=np.uint32)
