@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.setup-stamp
 DEMO_OUT ?= demo-out
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint format bench clean
+.PHONY: help setup demo test lint format bench docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ test: setup lint  ## lint, then the whole test suite
 
 bench: setup  ## benchmarks against baselines measured in the same run
 	$(BIN)/python -m benchmarks
+
+docs: setup  ## regenerate the generated pages in docs/ (CLI reference, settings)
+	$(BIN)/python -m seabridge.cli._docs docs
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(DEMO_OUT)

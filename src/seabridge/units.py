@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 __all__ = [
-    "M_PER_NM",
     "MPS_PER_KN",
+    "M_PER_NM",
     "S_PER_DAY",
     "datetime_to_ms",
     "iso_to_ms",

@@ -31,7 +31,7 @@ from pyais.exceptions import InvalidNMEAMessageException
 from pyais.messages import MAX_PAYLOAD_LEN, MSG_CLASS, AISSentence
 
 from seabridge.ais.framing import TagBlock, frame_line, gatehouse_time_ms, trailer_time_ms
-from seabridge.ais.normalize import POSITION_TYPES, RawPositions
+from seabridge.ais.normalize import RawPositions
 from seabridge.ais.quarantine import Quarantine, Reason
 from seabridge.ais.records import StaticBuilder
 from seabridge.ais.statics import static_row
@@ -45,6 +45,11 @@ MAX_AGE_LINES = 1000
 _BANG, _HASH, _DOLLAR = ord("!"), ord("#"), ord("$")
 # The six-bit armoring alphabet ('0'-'W', '`'-'w'; ITU-R M.1371-5 annex 8 / IEC 61162-1).
 _ARMOR = bytes(range(48, 88)) + bytes(range(96, 120))
+_AIS_SENTENCES = (b"VDM", b"VDO")
+# Message types whose content becomes records: positions (1-3, 9, 18, 19, 27) and static
+# data (5, 19, 24). Other valid types are counted by type without being decoded.
+_STORED_TYPES = frozenset({1, 2, 3, 5, 9, 18, 19, 24, 27})
+_MMSI_END_BIT = 38
 _FILL_BITS = {b"0": 0, b"1": 1, b"2": 2, b"3": 3, b"4": 4, b"5": 5}
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789ABCDEF"):
@@ -133,6 +138,7 @@ class NmeaDecoder:
         self._pending: dict[tuple[str | None, str, int | None], _Pending] = {}
         self._groups: dict[str, tuple[str | None, int | None]] = {}
         self._type_counts = [0] * 28
+        self._position_groups = self.positions.groups_by_type
 
     # -- chunk processing ---------------------------------------------------------------
 
@@ -140,7 +146,7 @@ class NmeaDecoder:
         """Decode a chunk of raw lines; ``receive_ms`` is the live receive time, if any."""
         found = self._frame(lines, receive_ms)
         good = checksums_ok(found.text).tolist()
-        reject, source = self.quarantine.reject, self.source
+        reject, source, message = self.quarantine.reject, self.source, self._message
         latest = self._latest_ms if self._latest_ms is not None else -1
         for text, ok, line_no, raw, time_ms, station in zip(
             found.text, good, found.line_no, found.raw, found.time_ms, found.station, strict=True
@@ -154,30 +160,33 @@ class NmeaDecoder:
             if len(fields) != 7:
                 reject(Reason.BAD_FRAMING, source, line_no, raw)
             elif fields[1] == b"1" and fields[2] == b"1":
-                # The common case: a whole message in one sentence. pyais's bit vector and
-                # message tables decode it; AISSentence is only needed to assemble fragments.
-                bits = self._bits(fields, line_no, raw)
-                if bits is not None:
-                    self._message(bits, time_ms, ((line_no, raw),))
+                # The common case, a whole message in one sentence, decoded by pyais's bit
+                # vector and message tables; AISSentence is only needed to join fragments.
+                payload, fill = fields[5], _FILL_BITS.get(fields[6][:1])
+                if fill is None or not payload or payload.translate(None, _ARMOR):
+                    self._single_slow(fields, line_no, raw, time_ms)
+                elif len(payload) <= MAX_PAYLOAD_LEN:
+                    message(bit_vector(payload, fill), time_ms, ((line_no, raw),))
+                else:
+                    reject(Reason.UNDECODABLE, source, line_no, raw)
             else:
                 sentence = self._parse(text, fields, line_no, raw)
                 if sentence is not None:
                     self._fragment(sentence, time_ms, line_no, raw, station)
         self._expire()
 
-    def _bits(self, fields: list[bytes], line_no: int, raw: bytes) -> bit_vector | None:
-        """The payload bits of a single-sentence message, or None after quarantining it."""
+    def _single_slow(
+        self, fields: list[bytes], line_no: int, raw: bytes, time_ms: int | None
+    ) -> None:
+        """A single sentence off the fast path: salvage six fill bits, else quarantine."""
         payload, fill = fields[5], fields[6][:1]
         if not payload or len(payload) > MAX_PAYLOAD_LEN or payload.translate(None, _ARMOR):
             self.quarantine.reject(Reason.UNDECODABLE, self.source, line_no, raw)
-            return None
-        if fill == b"6" and len(payload) > 1:
+        elif fill == b"6" and len(payload) > 1:
             # Be liberal like gpsd: six fill bits make the last character all fill.
-            payload, fill = payload[:-1], b"0"
-        if fill not in _FILL_BITS:
+            self._message(bit_vector(payload[:-1], 0), time_ms, ((line_no, raw),))
+        else:
             self.quarantine.reject(Reason.BAD_FRAMING, self.source, line_no, raw)
-            return None
-        return bit_vector(payload, _FILL_BITS[fill])
 
     def _parse(
         self, text: bytes, fields: list[bytes], line_no: int, raw: bytes
@@ -215,25 +224,44 @@ class NmeaDecoder:
 
     def _frame(self, lines: Sequence[bytes], receive_ms: int | None) -> _Sentences:
         out = _Sentences()
+        text, numbers, raws, times, stations = (
+            out.text,
+            out.line_no,
+            out.raw,
+            out.time_ms,
+            out.station,
+        )
         line_no = self._line_no
-        summary = self.summary
+        counted = 0
         for raw in lines:
             line_no += 1
             line = raw.strip()
             if not line or line[0] == _HASH:
                 continue
-            summary.lines += 1
+            counted += 1
             if line[0] == _BANG and b"\\" not in line and line.count(b"!") == 1:
                 star = line.find(b"*")
                 if star < 0 or len(line) < star + 3:
                     self.quarantine.reject(Reason.BAD_FRAMING, self.source, line_no, line)
                     continue
-                trailer = line[star + 3 :]
-                time_ms = trailer_time_ms(trailer) if trailer else None
-                self._add(out, line[: star + 3], line_no, line, None, time_ms, receive_ms)
+                if line[3:6] not in _AIS_SENTENCES:
+                    self.quarantine.reject(Reason.NOT_AIS, self.source, line_no, line)
+                    continue
+                time_ms = trailer_time_ms(line[star + 3 :]) if len(line) > star + 3 else None
+                if self._gatehouse_ms is not None:
+                    time_ms = self._gatehouse_ms if time_ms is None else time_ms
+                    self._gatehouse_ms = None
+                if time_ms is None:
+                    time_ms = receive_ms
+                text.append(line[: star + 3])
+                numbers.append(line_no)
+                raws.append(line)
+                times.append(time_ms)
+                stations.append(None)
                 continue
             self._frame_slow(out, line, line_no, receive_ms)
         self._line_no = line_no
+        self.summary.lines += counted
         return out
 
     def _frame_slow(
@@ -267,7 +295,7 @@ class NmeaDecoder:
                 self.quarantine.reject(Reason.NOT_AIS, self.source, line_no, line)
             self._gatehouse_ms = gatehouse
             return
-        if sentence[3:6] not in (b"VDM", b"VDO"):
+        if sentence[3:6] not in _AIS_SENTENCES:
             self.quarantine.reject(Reason.NOT_AIS, self.source, line_no, line)
             return
         station: str | None = None
@@ -361,6 +389,13 @@ class NmeaDecoder:
         if time_ms is None and self._clock_ms is None:
             self._reject_all(Reason.NO_TIMESTAMP, lines)
             return
+        if ais_id not in _STORED_TYPES:
+            # Counted, not decoded: nothing of these types is stored yet.
+            if len(bits) < _MMSI_END_BIT:
+                self._reject_all(Reason.UNDECODABLE, lines)
+            else:
+                self._type_counts[ais_id] += 1
+            return
         try:
             message: Any = MSG_CLASS[ais_id].from_vector(bits)
         except Exception:  # pyais raises many types for short or garbled payloads
@@ -375,8 +410,11 @@ class NmeaDecoder:
         elif self._clock_ms is not None:
             self._clock_ms = time_ms
         self._type_counts[ais_id] += 1
-        if ais_id in POSITION_TYPES:
-            self.positions.add(message, ais_id, time_ms, lines)
+        group = self._position_groups.get(ais_id)
+        if group is not None:
+            group.messages.append(message)
+            group.times.append(time_ms)
+            group.lines.append(lines)
             if ais_id != 19:
                 return
         row = static_row(message, ais_id, bits)

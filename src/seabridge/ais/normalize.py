@@ -67,52 +67,65 @@ def clean_text(text: str | None) -> str | None:
     return cleaned or None
 
 
-class _Group:
-    """Position messages of one layout, with their times and input lines."""
+class PositionGroup:
+    """Position messages of one layout, with their times and input lines (parallel lists)."""
 
-    __slots__ = ("lines", "messages", "times", "types")
+    __slots__ = ("lines", "messages", "times")
 
     def __init__(self) -> None:
         self.messages: list[Any] = []
         self.times: list[int] = []
-        self.types: list[int] = []
         self.lines: list[Lines] = []
+
+    def clear(self) -> None:
+        """Forget every message (the lists stay the same objects)."""
+        self.messages.clear()
+        self.times.clear()
+        self.lines.clear()
 
 
 def _floats(messages: list[Any], name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
-    # None (a field beyond a short payload) becomes NaN.
-    return np.array(list(map(attrgetter(name), messages)), dtype=np.float64)
+    values = map(attrgetter(name), messages)
+    try:
+        return np.fromiter(values, dtype=np.float64, count=len(messages))
+    except TypeError:  # None for a field beyond a short payload: NaN
+        return np.array(list(map(attrgetter(name), messages)), dtype=np.float64)
+
+
+def _ints(messages: list[Any], name: str, dtype: type[np.generic]) -> np.ndarray[Any, Any]:
+    return np.fromiter(map(attrgetter(name), messages), dtype=dtype, count=len(messages))
 
 
 class RawPositions:
-    """Decoded position messages, turned into POSITION_SCHEMA batches by :meth:`flush`."""
+    """Decoded position messages, turned into POSITION_SCHEMA batches by :meth:`flush`.
+
+    The decoder appends to the group of a message's type directly (``groups_by_type``):
+    this is the hot path, one call per message saved.
+    """
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self._groups = {key: _Group() for key in (1, 18, 9, 27)}
-        self._count = 0
+        self._groups = {key: PositionGroup() for key in _GROUPS if key in (1, 18, 9, 27)}
+        self.groups_by_type = {ais_id: self._groups[key] for ais_id, key in _GROUP_OF.items()}
 
     def __len__(self) -> int:
-        return self._count
+        return sum(len(group.messages) for group in self._groups.values())
 
     def add(self, message: Any, ais_id: int, time_ms: int, lines: Lines) -> None:
         """Keep one decoded position message (types 1-3, 9, 18, 19, 27)."""
-        group = self._groups[_GROUP_OF[ais_id]]
+        group = self.groups_by_type[ais_id]
         group.messages.append(message)
         group.times.append(time_ms)
-        group.types.append(ais_id)
         group.lines.append(lines)
-        self._count += 1
 
     def flush(self, reject: Rejecter) -> pa.RecordBatch:
         """Map sentinels, reject unusable positions, return one batch and start empty."""
         parts: list[list[pa.Array]] = []
         for key, group in self._groups.items():
             columns = self._columns(key, group, reject)
+            group.clear()
             if columns is not None:
                 parts.append(columns)
-        self._groups = {key: _Group() for key in (1, 18, 9, 27)}
-        self._count = 0
         if not parts:
             return pa.RecordBatch.from_pylist([], schema=POSITION_SCHEMA)
         return pa.RecordBatch.from_arrays(
@@ -120,7 +133,7 @@ class RawPositions:
             schema=POSITION_SCHEMA,
         )
 
-    def _columns(self, key: int, group: _Group, reject: Rejecter) -> list[pa.Array] | None:
+    def _columns(self, key: int, group: PositionGroup, reject: Rejecter) -> list[pa.Array] | None:
         if not group.messages:
             return None
         has_status, has_heading, sog_na = _GROUPS[key]
@@ -134,27 +147,29 @@ class RawPositions:
         keep = np.flatnonzero(usable)
         if keep.size == 0:
             return None
-        sog = _floats(messages, "speed")[keep]
+        messages = [messages[i] for i in keep] if keep.size < len(messages) else messages
+        times = np.array(group.times, dtype=np.int64)[keep]
+        sog = _floats(messages, "speed")
         sog[sog >= sog_na] = np.nan
-        cog = _floats(messages, "course")[keep]
+        cog = _floats(messages, "course")
         cog[cog >= 360.0] = np.nan
         heading = np.full(keep.size, np.nan)
         if has_heading:
-            heading = _floats(messages, "heading")[keep]
+            heading = _floats(messages, "heading")
             heading[heading >= 360.0] = np.nan
         status = np.full(keep.size, -1, dtype=np.int8)
         if has_status:
-            raw_status = np.array(list(map(attrgetter("status"), messages)), dtype=np.int16)[keep]
+            raw_status = _ints(messages, "status", np.int16)
             status = np.where((raw_status >= 0) & (raw_status < 15), raw_status, -1).astype(np.int8)
         return [
-            pa.array(np.array(list(map(attrgetter("mmsi"), messages)), dtype=np.uint32)[keep]),
-            pa.array(np.array(group.times, dtype=np.int64)[keep]).cast(TS_TYPE),
+            pa.array(_ints(messages, "mmsi", np.uint32)),
+            pa.array(times).cast(TS_TYPE),
             pa.array(lat[keep]),
             pa.array(lon[keep]),
             pa.array(sog.astype(np.float32)),
             pa.array(cog.astype(np.float32)),
             pa.array(heading.astype(np.float32)),
             pa.array(status),
-            pa.array(np.array(group.types, dtype=np.uint8)[keep]),
+            pa.array(_ints(messages, "msg_type", np.uint8)),
             pa.repeat(pa.scalar(self.source, pa.string()), keep.size),
         ]

@@ -24,6 +24,7 @@ class IngestSummary:
     seconds: float = 0.0
     rejected: Counter[str] = field(default_factory=Counter)
     types: Counter[int] = field(default_factory=Counter)
+    skipped_files: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """The JSON object printed by ``seabridge ingest --json`` (keys are a contract)."""
@@ -37,4 +38,5 @@ class IngestSummary:
             "seconds": round(self.seconds, 3),
             "messages_per_s": round(self.messages / self.seconds) if self.seconds > 0 else 0,
             "types": {str(k): v for k, v in sorted(self.types.items())},
+            "skipped_files": list(self.skipped_files),
         }

@@ -1,0 +1,1 @@
+"""Benchmarks: ``make bench`` runs every one against a baseline measured in the same run."""

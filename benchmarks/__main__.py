@@ -1,0 +1,24 @@
+"""Run every benchmark: ``python -m benchmarks [NAME ...]`` (``make bench``)."""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks import ingest_aishub
+
+BENCHMARKS = {"ingest": ingest_aishub.main}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHMARKS)
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+        return 2
+    for name in names:
+        BENCHMARKS[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,99 @@
+"""Where lines come from: files, gzip files, directories, standard input, and format sniffing.
+
+A source spec is a path (a file, a ``.gz`` file, or a directory read recursively in name
+order), ``-`` for standard input, or a ``tcp://host:port`` / ``udp://host:port`` URL
+(see :mod:`seabridge.ais.live`). This module opens and sniffs; it never decodes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from seabridge.ais.csvfmt import sniff_csv_format
+from seabridge.errors import FormatError, SourceError
+
+__all__ = ["FORMATS", "FileInput", "expand_sources", "open_binary", "sniff_format"]
+
+Format = Literal["nmea", "dma-csv", "noaa-csv"]
+FORMATS: tuple[str, ...] = ("auto", "nmea", "dma-csv", "noaa-csv")
+_SNIFF_BYTES = 64 * 1024
+_NMEA_MARKERS = (b"!AIVD", b"!ABVD", b"!BSVD", b"!ANVD", b"!SAVD", b"VDM,", b"VDO,", b"$PGHP")
+
+
+@dataclass(frozen=True, slots=True)
+class FileInput:
+    """One file to read: its path (None for stdin), display name and size in bytes."""
+
+    path: Path | None
+    name: str
+    size: int
+
+
+def open_binary(item: FileInput) -> BinaryIO:
+    """Open a file input for reading bytes, transparently gunzipping ``.gz`` files."""
+    if item.path is None:
+        return sys.stdin.buffer
+    try:
+        if item.path.suffix == ".gz":
+            return gzip.open(item.path, "rb")  # type: ignore[return-value]
+        return item.path.open("rb")
+    except OSError as exc:
+        raise SourceError(f"{item.name}: cannot open ({exc.strerror})") from exc
+
+
+def expand_sources(specs: list[str]) -> Iterator[FileInput]:
+    """Files named by the specs, directories expanded recursively in name order.
+
+    Raises:
+        SourceError: a path does not exist or is neither a file nor a directory.
+    """
+    for spec in specs:
+        if spec == "-":
+            yield FileInput(None, "<stdin>", 0)
+            continue
+        path = Path(spec)
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                if not any(part.startswith(".") for part in child.relative_to(path).parts):
+                    yield FileInput(child, str(child), child.stat().st_size)
+        elif path.is_file():
+            yield FileInput(path, spec, path.stat().st_size)
+        elif path.exists():
+            raise SourceError(f"{spec}: not a regular file or directory")
+        else:
+            raise SourceError(f"{spec}: no such file or directory")
+
+
+def sniff_format(head: bytes, name: str) -> Format:
+    """Detect the format of an input from its first bytes.
+
+    Raises:
+        FormatError: neither NMEA nor a known CSV header; the message names the input.
+    """
+    text = head.lstrip(b"\xef\xbb\xbf")
+    first_line = next((line for line in text.splitlines() if line.strip()), b"")
+    csv_format = sniff_csv_format(first_line.decode("utf-8", "replace"))
+    if csv_format is not None:
+        return csv_format
+    if any(marker in text for marker in _NMEA_MARKERS):
+        return "nmea"
+    raise FormatError(
+        f"{name}: cannot tell the format (no AIVDM/AIVDO sentence and no DMA or NOAA CSV "
+        "header in its first 64 KiB); force one with --format nmea|dma-csv|noaa-csv"
+    )
+
+
+def read_head(item: FileInput) -> bytes:
+    """The first bytes of a file input (decompressed), for sniffing."""
+    if item.path is None:
+        raise SourceError("<stdin>: standard input cannot be sniffed; it is read as NMEA")
+    with open_binary(item) as handle:
+        try:
+            return handle.read(_SNIFF_BYTES)
+        except (OSError, EOFError) as exc:
+            raise SourceError(f"{item.name}: cannot read ({exc})") from exc

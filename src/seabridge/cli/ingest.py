@@ -1,0 +1,147 @@
+"""``seabridge ingest``: raw AIS into the track store."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from seabridge.ais.ingest import IngestOptions, ingest
+from seabridge.ais.ingest import Progress as ProgressCallback
+from seabridge.ais.quarantine import Quarantine
+from seabridge.ais.summary import IngestSummary
+from seabridge.cli._app import app, err, out, parse_time_ms, quarantine_path_for, user_errors
+from seabridge.tracks import TrackStore
+
+FORMAT_HELP = "Input format: auto (detect per file), nmea, dma-csv or noaa-csv."
+
+
+@contextmanager
+def _stop_on_interrupt() -> Iterator[threading.Event]:
+    """Ctrl-C ends live sources cleanly (what was received is stored) instead of aborting."""
+    stop = threading.Event()
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _summary_table(summary: IngestSummary, db: Path, quarantine: Path) -> Table:
+    table = Table(title=f"Ingested into {db}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("lines", f"{summary.lines:,}")
+    table.add_row("messages", f"{summary.messages:,}")
+    table.add_row("positions", f"{summary.positions:,}")
+    table.add_row("static reports", f"{summary.statics:,}")
+    table.add_row("duplicates (stored once)", f"{summary.duplicates:,}")
+    for reason, count in sorted(summary.rejected.items()):
+        table.add_row(f"rejected: {reason}", f"{count:,}")
+    rate = summary.messages / summary.seconds if summary.seconds else 0.0
+    table.add_row("time", f"{summary.seconds:.2f} s ({rate:,.0f} messages/s)")
+    if summary.rejected:
+        table.add_row("quarantine", str(quarantine))
+    return table
+
+
+@app.command("ingest")
+def ingest_command(
+    sources: list[str] = typer.Argument(
+        ...,
+        help="Files (.gz too), directories (read recursively), - for stdin, "
+        "tcp://HOST:PORT or udp://HOST:PORT.",
+        show_default=False,
+    ),
+    db: Path = typer.Option(..., "--db", help="Track store (DuckDB file); created if new."),
+    fmt: str = typer.Option("auto", "--format", help=FORMAT_HELP),
+    start: str | None = typer.Option(
+        None,
+        "--start",
+        help="ISO 8601 time of the first line, for inputs that carry no time: later lines "
+        "follow the file order and the AIS 'second' field.",
+    ),
+    quarantine: Path | None = typer.Option(
+        None,
+        "--quarantine",
+        help="Where rejected lines go (JSON lines). Default: beside the database, "
+        "e.g. tracks.quarantine.jsonl.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object only."),
+) -> None:
+    """Decode raw AIS (NMEA 0183 or CSV archives) into the track store.
+
+    Bad lines never stop a run: each is counted by reason and written to the quarantine.
+    Exit status 0 when the run finished, 2 for unusable arguments or unreadable input.
+    """
+    start_ms = parse_time_ms(start, "--start")
+    quarantine_path = quarantine or quarantine_path_for(db)
+    show_progress = not as_json and err.is_terminal
+    with (
+        user_errors(),
+        Quarantine(quarantine_path) as rejected,
+        TrackStore.open(db) as store,
+        _stop_on_interrupt() as stop,
+        _progress(show_progress) as progress,
+    ):
+        options = IngestOptions(fmt=fmt, start_ms=start_ms, stop=stop, progress=progress)
+        summary = ingest(sources, store, rejected, options)
+    if as_json:
+        sys.stdout.write(json.dumps(summary.as_json()) + "\n")
+        return
+    out.print(_summary_table(summary, db, quarantine_path))
+    for name in summary.skipped_files:
+        err.print(f"skipped {name}: not NMEA, DMA or NOAA CSV", markup=False)
+    if summary.rejected.get("no_timestamp"):
+        err.print(
+            f"{summary.rejected['no_timestamp']:,} lines had no time and were quarantined; "
+            "if the input carries no times, give --start ISO (e.g. --start 2024-05-01T00:00:00Z).",
+            markup=False,
+        )
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[ProgressCallback | None]:
+    """A byte progress bar per input on a terminal; nothing otherwise."""
+    if not enabled:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def update(name: str, done: int, total: int) -> None:
+        if name not in tasks:
+            tasks[name] = bar.add_task(Path(name).name, total=total or None)
+        bar.update(tasks[name], completed=done)
+
+    with bar:
+        yield update
