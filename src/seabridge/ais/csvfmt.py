@@ -84,6 +84,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from seabridge.ais.mid import flags_for_mmsis
+from seabridge.ais.normalize import (
+    available_angle,
+    available_speed,
+    available_status,
+    usable_lat_lon,
+)
 from seabridge.ais.quarantine import Quarantine, Reason
 from seabridge.ais.records import POSITION_SCHEMA, STATIC_SCHEMA, TS_TYPE
 from seabridge.ais.summary import IngestSummary
@@ -499,8 +505,7 @@ def _nav_status(block: _Block, fmt: CsvFormat) -> I64:
         as_code = pc.if_else(is_code, text, pa.scalar(None, pa.string())).cast(pa.float64())
         numeric = as_code.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
         status = np.where(numeric >= 0, numeric, status)
-    status[(status < 0) | (status >= 15)] = -1
-    return status
+    return available_status(status).astype(np.int64)
 
 
 def _station_types(block: _Block) -> tuple[I64, I64]:
@@ -534,8 +539,7 @@ def _normalize(block: _Block, ctx: _Context) -> tuple[pa.RecordBatch, pa.RecordB
     summary.types.update(dict(zip(kinds.tolist(), counts.tolist(), strict=True)))
     statics, has_static = _static_fields(block, numbers, fmt)
     lat, lon = numbers["lat"], numbers["lon"]
-    with np.errstate(invalid="ignore"):
-        good_pos = (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ~((lat == 0) & (lon == 0))
+    good_pos = usable_lat_lon(lat, lon)
     static_only = has_static & (fmt == "dma-csv")
     bad_pos = ok & ~good_pos & ~static_only
     block.reject(
@@ -565,11 +569,9 @@ def _positions(
     numbers: dict[str, F64],
     msg_type: I64,
 ) -> pa.RecordBatch:
-    with np.errstate(invalid="ignore"):
-        sog = np.where((numbers["sog"] >= 0) & (numbers["sog"] < 102.25), numbers["sog"], np.nan)
-        cog = np.where((numbers["cog"] >= 0) & (numbers["cog"] < 360), numbers["cog"], np.nan)
-        heading = numbers["heading"]
-        heading = np.where((heading >= 0) & (heading < 360), heading, np.nan)
+    sog = available_speed(numbers["sog"])
+    cog = available_angle(numbers["cog"])
+    heading = available_angle(numbers["heading"])
     status = _nav_status(block, ctx.layout.fmt)
     return pa.RecordBatch.from_arrays(
         [

@@ -31,9 +31,16 @@ import pyarrow as pa
 
 from seabridge.ais.records import POSITION_SCHEMA, TS_TYPE
 
-__all__ = ["POSITION_TYPES", "RawPositions", "clean_text", "valid_lat_lon"]
-
-POSITION_TYPES = frozenset({1, 2, 3, 9, 18, 19, 27})
+__all__ = [
+    "SOG_NOT_AVAILABLE_KN",
+    "PositionGroup",
+    "RawPositions",
+    "available_angle",
+    "available_speed",
+    "available_status",
+    "clean_text",
+    "usable_lat_lon",
+]
 # Layout groups: (has nav status, has heading, SOG not-available threshold).
 _GROUPS: dict[int, tuple[bool, bool, float]] = {
     1: (True, True, 102.25),
@@ -50,13 +57,36 @@ Lines = Sequence[tuple[int, bytes]]
 Rejecter = Callable[[str, Lines], None]
 
 
-def valid_lat_lon(lat: float | None, lon: float | None) -> bool:
-    """True for a usable position: in range, not the 91/181 sentinels, not exactly (0, 0)."""
-    if lat is None or lon is None:
-        return False
-    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-        return False
-    return not (lat == 0.0 and lon == 0.0)
+F64 = np.ndarray[Any, np.dtype[np.float64]]
+SOG_NOT_AVAILABLE_KN = 102.25
+"""SOG raw 1023 (102.3 kn) means "not available" for types 1-3, 18, 19 (M.1371-5 table 45);
+the threshold sits between it and the largest real value, 102.2 kn."""
+
+
+def usable_lat_lon(lat: F64, lon: F64) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Positions that may be stored: in range (so not the 91/181 sentinels, nor NaN) and not
+    exactly (0, 0), the "null island" of receivers without a fix."""
+    with np.errstate(invalid="ignore"):
+        in_range = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
+    usable: np.ndarray[Any, np.dtype[np.bool_]] = in_range & ((lat != 0.0) | (lon != 0.0))
+    return usable
+
+
+def available_speed(sog_kn: F64, not_available_from: float = SOG_NOT_AVAILABLE_KN) -> F64:
+    """SOG with negative and not-available values (at or above the type's sentinel) as NaN."""
+    with np.errstate(invalid="ignore"):
+        return np.where((sog_kn >= 0.0) & (sog_kn < not_available_from), sog_kn, np.nan)
+
+
+def available_angle(angle_deg: F64) -> F64:
+    """COG or heading with values outside [0, 360) (360, 511 sentinels) as NaN."""
+    with np.errstate(invalid="ignore"):
+        return np.where((angle_deg >= 0.0) & (angle_deg < 360.0), angle_deg, np.nan)
+
+
+def available_status(status: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int8]]:
+    """Navigational status 0-14; 15 ("undefined", the default) and anything else -> -1."""
+    return np.where((status >= 0) & (status < 15), status, -1).astype(np.int8)
 
 
 def clean_text(text: str | None) -> str | None:
@@ -99,8 +129,9 @@ def _ints(messages: list[Any], name: str, dtype: type[np.generic]) -> np.ndarray
 class RawPositions:
     """Decoded position messages, turned into POSITION_SCHEMA batches by :meth:`flush`.
 
-    The decoder appends to the group of a message's type directly (``groups_by_type``):
-    this is the hot path, one call per message saved.
+    The decoder appends each position message (types 1-3, 9, 18, 19, 27) with its time and
+    input lines to the group of its type, ``groups_by_type[ais_id]``, directly: this is the
+    hot path, and a method call per message would cost more than the appends.
     """
 
     def __init__(self, source: str) -> None:
@@ -110,13 +141,6 @@ class RawPositions:
 
     def __len__(self) -> int:
         return sum(len(group.messages) for group in self._groups.values())
-
-    def add(self, message: Any, ais_id: int, time_ms: int, lines: Lines) -> None:
-        """Keep one decoded position message (types 1-3, 9, 18, 19, 27)."""
-        group = self.groups_by_type[ais_id]
-        group.messages.append(message)
-        group.times.append(time_ms)
-        group.lines.append(lines)
 
     def flush(self, reject: Rejecter) -> pa.RecordBatch:
         """Map sentinels, reject unusable positions, return one batch and start empty."""
@@ -140,7 +164,7 @@ class RawPositions:
         messages = group.messages
         lat, lon = _floats(messages, "lat"), _floats(messages, "lon")
         missing = np.isnan(lat) | np.isnan(lon)
-        usable = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0) & ((lat != 0.0) | (lon != 0.0))
+        usable = usable_lat_lon(lat, lon)
         for index in np.flatnonzero(~usable):
             reason = "undecodable" if missing[index] else "invalid_position"
             reject(reason, group.lines[index])
@@ -149,27 +173,20 @@ class RawPositions:
             return None
         messages = [messages[i] for i in keep] if keep.size < len(messages) else messages
         times = np.array(group.times, dtype=np.int64)[keep]
-        sog = _floats(messages, "speed")
-        sog[sog >= sog_na] = np.nan
-        cog = _floats(messages, "course")
-        cog[cog >= 360.0] = np.nan
-        heading = np.full(keep.size, np.nan)
-        if has_heading:
-            heading = _floats(messages, "heading")
-            heading[heading >= 360.0] = np.nan
-        status = np.full(keep.size, -1, dtype=np.int8)
-        if has_status:
-            raw_status = _ints(messages, "status", np.int16)
-            status = np.where((raw_status >= 0) & (raw_status < 15), raw_status, -1).astype(np.int8)
+        sog = available_speed(_floats(messages, "speed"), sog_na)
+        cog = available_angle(_floats(messages, "course"))
+        heading = available_angle(_floats(messages, "heading")) if has_heading else None
+        status = available_status(_ints(messages, "status", np.int16)) if has_status else None
+        rows = keep.size
         return [
             pa.array(_ints(messages, "mmsi", np.uint32)),
             pa.array(times).cast(TS_TYPE),
             pa.array(lat[keep]),
             pa.array(lon[keep]),
-            pa.array(sog.astype(np.float32)),
-            pa.array(cog.astype(np.float32)),
-            pa.array(heading.astype(np.float32)),
-            pa.array(status),
+            pa.array(sog, pa.float32()),
+            pa.array(cog, pa.float32()),
+            pa.array(np.full(rows, np.nan) if heading is None else heading, pa.float32()),
+            pa.array(np.full(rows, -1, np.int8) if status is None else status),
             pa.array(_ints(messages, "msg_type", np.uint8)),
-            pa.repeat(pa.scalar(self.source, pa.string()), keep.size),
+            pa.repeat(pa.scalar(self.source, pa.string()), rows),
         ]

@@ -4,7 +4,9 @@ Positions and statics travel as Arrow record batches with the schemas below (DES
 "Core records"). "Not available" is NaN for float columns, -1 for ``nav_status`` and null
 for strings and integers. The AIS sentinels (lat 91, lon 181, SOG 102.3, COG 360, heading
 511; ITU-R M.1371-5 table 45) are mapped to "not available" in :mod:`seabridge.ais.normalize`
-and nowhere else. Builders collect columns in plain lists and convert once per batch.
+(the helpers there are shared by the NMEA and CSV paths). Static reports are collected in
+plain lists and converted once per batch; positions by
+:class:`seabridge.ais.normalize.RawPositions`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import pyarrow as pa
 __all__ = [
     "POSITION_SCHEMA",
     "STATIC_SCHEMA",
-    "PositionBuilder",
     "StaticBuilder",
 ]
 
@@ -53,83 +54,6 @@ STATIC_SCHEMA = pa.schema(
         pa.field("source", pa.string()),
     ]
 )
-
-
-class PositionBuilder:
-    """Collects position columns row by row and emits one Arrow batch at a time."""
-
-    __slots__ = (
-        "cog_deg",
-        "heading_deg",
-        "lat",
-        "lon",
-        "mmsi",
-        "msg_type",
-        "nav_status",
-        "sog_kn",
-        "source",
-        "ts",
-    )
-
-    def __init__(self) -> None:
-        self.mmsi: list[int] = []
-        self.ts: list[int] = []
-        self.lat: list[float] = []
-        self.lon: list[float] = []
-        self.sog_kn: list[float] = []
-        self.cog_deg: list[float] = []
-        self.heading_deg: list[float] = []
-        self.nav_status: list[int] = []
-        self.msg_type: list[int] = []
-        self.source: list[str] = []
-
-    def __len__(self) -> int:
-        return len(self.mmsi)
-
-    def append(
-        self,
-        mmsi: int,
-        ts_ms: int,
-        lat: float,
-        lon: float,
-        sog_kn: float,
-        cog_deg: float,
-        heading_deg: float,
-        nav_status: int,
-        msg_type: int,
-        source: str,
-    ) -> None:
-        """Add one position; floats use NaN and ``nav_status`` -1 for "not available"."""
-        self.mmsi.append(mmsi)
-        self.ts.append(ts_ms)
-        self.lat.append(lat)
-        self.lon.append(lon)
-        self.sog_kn.append(sog_kn)
-        self.cog_deg.append(cog_deg)
-        self.heading_deg.append(heading_deg)
-        self.nav_status.append(nav_status)
-        self.msg_type.append(msg_type)
-        self.source.append(source)
-
-    def flush(self) -> pa.RecordBatch:
-        """Return the collected rows as one batch and start empty."""
-        batch = pa.RecordBatch.from_arrays(
-            [
-                pa.array(self.mmsi, pa.uint32()),
-                pa.array(self.ts, pa.int64()).cast(TS_TYPE),
-                pa.array(self.lat, pa.float64()),
-                pa.array(self.lon, pa.float64()),
-                pa.array(self.sog_kn, pa.float32()),
-                pa.array(self.cog_deg, pa.float32()),
-                pa.array(self.heading_deg, pa.float32()),
-                pa.array(self.nav_status, pa.int8()),
-                pa.array(self.msg_type, pa.uint8()),
-                pa.array(self.source, pa.string()).dictionary_encode().cast(pa.string()),
-            ],
-            schema=POSITION_SCHEMA,
-        )
-        self.__init__()  # type: ignore[misc]
-        return batch
 
 
 class StaticBuilder:

@@ -17,10 +17,9 @@ from typing import BinaryIO, Literal
 from seabridge.ais.csvfmt import sniff_csv_format
 from seabridge.errors import FormatError, SourceError
 
-__all__ = ["FORMATS", "FileInput", "expand_sources", "open_binary", "sniff_format"]
+__all__ = ["FileInput", "expand_sources", "open_binary", "read_head", "sniff_format"]
 
 Format = Literal["nmea", "dma-csv", "noaa-csv"]
-FORMATS: tuple[str, ...] = ("auto", "nmea", "dma-csv", "noaa-csv")
 _SNIFF_BYTES = 64 * 1024
 _NMEA_MARKERS = (b"!AIVD", b"!ABVD", b"!BSVD", b"!ANVD", b"!SAVD", b"VDM,", b"VDO,", b"$PGHP")
 
