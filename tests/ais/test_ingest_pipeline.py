@@ -91,7 +91,7 @@ def test_unusable_sources_fail_before_anything_is_read(tmp_path: Path) -> None:
     good = tmp_path / "good.nmea"
     good.write_text("\n".join(sample_lines(1)) + "\n")
     sink = ListSink()
-    with Quarantine(None) as quarantine, pytest.raises(SourceError, match="nope.nmea"):
+    with Quarantine(None) as quarantine, pytest.raises(SourceError, match=r"nope\.nmea"):
         ingest([str(good), str(tmp_path / "nope.nmea")], sink, quarantine)
     assert sink.positions == []
     with Quarantine(None) as quarantine, pytest.raises(FormatError, match="xml"):
