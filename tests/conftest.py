@@ -60,3 +60,17 @@ def decode_file(path: Path, tmp_path: Path, *, start_ms: int | None = None) -> D
     return decode_lines(
         path.read_bytes().splitlines(), tmp_path, start_ms=start_ms, source=path.name
     )
+
+
+def position_batch(rows: list[tuple[object, ...]]) -> pa.RecordBatch:
+    """A POSITION_SCHEMA batch from rows in schema order (ts as int ms)."""
+    from seabridge.ais.records import POSITION_SCHEMA
+
+    columns = list(zip(*rows, strict=True))
+    arrays = [
+        pa.array(values, pa.int64()).cast(field.type)
+        if field.name == "ts"
+        else pa.array(values, field.type)
+        for field, values in zip(POSITION_SCHEMA, columns, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=POSITION_SCHEMA)

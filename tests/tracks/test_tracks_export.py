@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from tracks_fixtures import T0_MS, assert_tables_equal, columns, positions_table, sort_like_store
 
-from seabridge.ais.records import POSITION_SCHEMA, PositionBuilder
+from conftest import position_batch
+from seabridge.ais.records import POSITION_SCHEMA
 from seabridge.errors import InputError
 from seabridge.tracks import OUTPUT_COLUMNS, TrackStore, iso_times, write_table
 from seabridge.tracks.geojson import split_at_antimeridian
@@ -105,11 +106,13 @@ def test_iso_times_match_units_ms_to_iso() -> None:
 
 
 def _sample() -> Any:
-    builder = PositionBuilder()
-    builder.append(431000001, 1_714_564_800_000, 24.5, 123.25, 10.1, 359.9, float("nan"), 0, 1, "a")
-    builder.append(431000001, 1_714_564_801_123, 24.6, 123.5, float("nan"), 1.5, 90.0, -1, 1, "a")
-    builder.append(412000002, 1_714_564_802_000, -3.0, 179.5, 0.0, 0.0, 0.0, 15, 18, "b")
-    return builder.flush()
+    return position_batch(
+        [
+            (431000001, 1_714_564_800_000, 24.5, 123.25, 10.1, 359.9, float("nan"), 0, 1, "a"),
+            (431000001, 1_714_564_801_123, 24.6, 123.5, float("nan"), 1.5, 90.0, -1, 1, "a"),
+            (412000002, 1_714_564_802_000, -3.0, 179.5, 0.0, 0.0, 0.0, 15, 18, "b"),
+        ]
+    )
 
 
 def test_csv_output(tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ from tracks_fixtures import (
 )
 
 import seabridge.tracks
-from seabridge.ais.records import POSITION_SCHEMA, STATIC_SCHEMA, PositionBuilder
+from conftest import position_batch
+from seabridge.ais.records import POSITION_SCHEMA, STATIC_SCHEMA
 from seabridge.errors import StoreError, StoreLockedError
 from seabridge.tracks import SCHEMA_VERSION, TrackStore
 
@@ -111,12 +112,11 @@ def test_statics_round_trip(tmp_path: Path) -> None:
     assert stored.cast(STATIC_SCHEMA).to_pylist() == table.to_pylist()
 
 
-def test_append_accepts_builder_batch_and_empty_batch(tmp_path: Path) -> None:
-    builder = PositionBuilder()
-    builder.append(431000001, T0_MS, 24.5, 123.5, 12.3, 45.0, float("nan"), -1, 1, "rx")
+def test_append_accepts_a_batch_and_an_empty_batch(tmp_path: Path) -> None:
+    batch = position_batch([(431000001, T0_MS, 24.5, 123.5, 12.3, 45.0, float("nan"), -1, 1, "rx")])
     with TrackStore.open(tmp_path / "t.duckdb") as store:
-        assert store.append_positions(builder.flush()) == 0
-        assert store.append_positions(builder.flush()) == 0  # empty
+        assert store.append_positions(batch) == 0
+        assert store.append_positions(batch.slice(0, 0)) == 0  # empty
         assert store.stats().positions == 1
 
 

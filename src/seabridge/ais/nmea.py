@@ -344,7 +344,9 @@ class NmeaDecoder:
         pending = self._pending.get(key)
         index = sentence.frag_num - 1
         if pending is not None and (
-            len(pending.parts) != sentence.frag_cnt or pending.parts[index] is not None
+            len(pending.parts) != sentence.frag_cnt
+            or pending.parts[index] is not None
+            or self._too_old(pending, time_ms)
         ):
             self._drop_pending(key)
             pending = None
@@ -361,6 +363,11 @@ class NmeaDecoder:
         parts = [part for part in pending.parts if part is not None]
         whole = AISSentence.assemble_from_iterable(parts)
         self._message(whole.bv, pending.time_ms, pending.lines)
+
+    def _too_old(self, pending: _Pending, time_ms: int | None) -> bool:
+        if time_ms is None or pending.time_ms is None:
+            return False
+        return time_ms - pending.time_ms > self._max_age_ms
 
     def _drop_pending(self, key: tuple[str | None, str, int | None]) -> None:
         pending = self._pending.pop(key)
