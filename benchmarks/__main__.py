@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import ingest_aishub
+from benchmarks import close_quarters, ingest_aishub
 
-BENCHMARKS = {"ingest": ingest_aishub.main}
+BENCHMARKS = {"ingest": ingest_aishub.main, "close_quarters": close_quarters.main}
 
 
 def main(argv: list[str]) -> int:
