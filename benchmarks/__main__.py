@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import close_quarters, ingest_aishub
+from benchmarks import close_quarters, ingest_aishub, zones_containment
 
-BENCHMARKS = {"ingest": ingest_aishub.main, "close_quarters": close_quarters.main}
+BENCHMARKS = {
+    "ingest": ingest_aishub.main,
+    "close_quarters": close_quarters.main,
+    "zones": zones_containment.main,
+}
 
 
 def main(argv: list[str]) -> int:
