@@ -214,7 +214,11 @@ class ZoneSet:
     def contains(self, zone_id: str, lat: ArrayLike, lon: ArrayLike) -> BoolArray:
         """Whether each point is inside one zone."""
         lat_arr, lon_arr = _coords(lat, lon)
-        return self._raster(self.index(zone_id)).contains(lon_arr, lat_arr)
+        number = self.index(zone_id)
+        if lat_arr.size <= _SMALL_BATCH and number not in self._rasters:
+            geometry = self._zones[number].geometry
+            return np.asarray(shapely.contains_xy(geometry, lon_arr, lat_arr), dtype=np.bool_)
+        return self._raster(number).contains(lon_arr, lat_arr)
 
     def membership(self, lat: ArrayLike, lon: ArrayLike) -> tuple[IndexArray, IndexArray]:
         """Every (point index, zone index) pair with the point inside the zone.
