@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from seabridge import __version__
-from seabridge.errors import ConfigError, InputError, SeabridgeError
+from seabridge.errors import ConfigError, InputError, PackError, SeabridgeError
 from seabridge.units import iso_to_ms
 
 __all__ = [
@@ -41,7 +41,10 @@ app.add_typer(tracks_app, name="tracks")
 
 # Off a terminal (pipes, CI logs) rich would wrap at 80 columns and cut table cells.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
+# soft_wrap: an error message with a long path stays one line.
+err = Console(
+    stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 120
+)
 
 
 def _version(value: bool) -> None:
@@ -61,10 +64,13 @@ def _root(
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Show Seabridge errors as one line on stderr and exit (2: bad input, 1: other)."""
+    """Show Seabridge errors as one line on stderr and exit (2: bad input, 1: other).
+
+    A broken pack is bad input too: packs are data a user writes or edits.
+    """
     try:
         yield
-    except (InputError, ConfigError) as exc:
+    except (InputError, ConfigError, PackError) as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
     except SeabridgeError as exc:

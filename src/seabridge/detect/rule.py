@@ -1,0 +1,120 @@
+"""The contract between the engine and one rule kind; the registry of kinds.
+
+A rule kind is a subclass of :class:`Rule` in its own module under ``seabridge.detect.rules``,
+registered with :func:`register`. It declares its parameter table (``PARAMS``), the metrics
+it reports (``METRICS``, names with units) and whether it watches single vessels or pairs.
+The engine:
+
+1. builds the rule once per rulebook entry with the entry's parameters already converted to
+   the table's units (``self.params["threshold"]`` in the table's unit) and the engine's
+   :class:`RuleContext` (zones, parties, the rulebook entry's applicability filters);
+2. calls :meth:`Rule.observe` with every new batch of fixes, in data-time order, before the
+   tick that follows them (rules that need every fix, not just the latest: gaps, data
+   quality, speed between fixes);
+3. calls :meth:`Rule.evaluate` at every tick with the frame and the mask of vessels the
+   entry applies to, and turns the findings into events (lifecycle, grading, ids);
+4. for late data, restores the state saved by :meth:`Rule.snapshot` before the late fix and
+   replays; rules keep all their memory in ``self.state`` (plain dicts, lists, numbers and
+   numpy arrays), so the default deep copy is a correct snapshot.
+
+Rules are pure functions of data time: they never read a clock or do I/O.
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+
+from seabridge.detect.model import Finding, ParamSpec, VesselFrame
+from seabridge.geo import ZoneSet
+from seabridge.packs.parties import Party
+
+__all__ = ["KINDS", "Applicability", "Rule", "RuleContext", "register", "rule_class"]
+
+
+@dataclass(frozen=True, slots=True)
+class Applicability:
+    """Which vessels a rulebook entry applies to; None means no filter on that attribute.
+
+    ``fleets`` lists party ids: a vessel applies when it belongs to one of their fleets. For
+    pair rules a pair applies when both vessels pass the other filters and, if ``fleets`` is
+    set, at least one of the two is in a listed fleet.
+    """
+
+    ship_types: tuple[tuple[int, int], ...] | None = None  # inclusive code ranges
+    flags: tuple[str, ...] | None = None
+    zones: tuple[str, ...] | None = None
+    fleets: tuple[str, ...] | None = None
+    underway_only: bool = False  # SOG >= 0.5 kn and not moored/anchored (status 1, 5)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    """What every rule may consult besides the frame."""
+
+    zones: ZoneSet
+    parties: tuple[Party, ...]
+    applies: Applicability
+
+
+class Rule(ABC):
+    """Base class of every rule kind."""
+
+    kind: ClassVar[str]
+    PARAMS: ClassVar[tuple[ParamSpec, ...]]
+    METRICS: ClassVar[tuple[str, ...]]
+    PAIR: ClassVar[bool] = False
+    SUMMARY: ClassVar[str] = ""
+
+    def __init__(self, rule_id: str, params: Mapping[str, float], context: RuleContext) -> None:
+        self.rule_id = rule_id
+        self.params = dict(params)
+        self.context = context
+        self.state: dict[str, Any] = {}
+
+    def observe(self, fixes: pa.Table) -> None:  # noqa: B027 - optional hook
+        """New fixes (POSITION_SCHEMA rows, sorted by ts) before the next tick."""
+
+    @abstractmethod
+    def evaluate(self, frame: VesselFrame, applies: np.ndarray[Any, Any]) -> Sequence[Finding]:
+        """The situations present at ``frame.time_ms`` among the rows where ``applies``."""
+
+    def snapshot(self) -> Any:
+        """A copy of everything the rule remembers (restored to replay late data)."""
+        return copy.deepcopy(self.state)
+
+    def restore(self, saved: Any) -> None:
+        """Go back to a state returned by :meth:`snapshot`."""
+        self.state = copy.deepcopy(saved)
+
+
+KINDS: dict[str, type[Rule]] = {}
+
+
+def register(cls: type[Rule]) -> type[Rule]:
+    """Class decorator: make a rule kind known to rulebooks, the engine and the docs."""
+    if cls.kind in KINDS:
+        raise ValueError(f"rule kind {cls.kind!r} registered twice")
+    names = [p.name for p in cls.PARAMS]
+    if len(names) != len(set(names)):
+        raise ValueError(f"rule kind {cls.kind!r}: duplicate parameter names")
+    KINDS[cls.kind] = cls
+    return cls
+
+
+def rule_class(kind: str) -> type[Rule]:
+    """The class of a registered kind.
+
+    Raises:
+        KeyError: unknown kind (the message lists the known ones).
+    """
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise KeyError(f"unknown rule kind {kind!r}; known: {', '.join(sorted(KINDS))}") from None

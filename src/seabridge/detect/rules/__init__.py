@@ -1,0 +1,7 @@
+"""One module per rule kind; importing this package registers every kind."""
+
+from __future__ import annotations
+
+from seabridge.detect.rules import close_quarters
+
+__all__ = ["close_quarters"]
