@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,10 @@ from rich.table import Table
 
 from seabridge import geo
 from seabridge.cli._app import app, err, out, user_errors
-from seabridge.errors import InputError, PackError
+from seabridge.errors import InputError
 from seabridge.packs import Pack, load_pack
 
-__all__ = ["load_features", "load_zones", "zones_app"]
+__all__ = ["zones_app"]
 
 zones_app = typer.Typer(
     help="Zones and features of a pack: list them, export them, check a position.",
@@ -40,39 +39,10 @@ LANGUAGES = ("en", "ja", "zh")
 FORMATS = ("geojson", "kml")
 
 
-@contextmanager
-def _pack_input() -> Iterator[None]:
-    """A pack that cannot be used is bad input: exit 2, like a bad argument."""
-    try:
-        yield
-    except PackError as exc:
-        raise InputError(str(exc)) from None
-
-
-def load_features(pack: Pack) -> list[geo.Feature]:
-    """The features of ``pack`` (its ``[files] features``)."""
-    return geo.features_from_geojson(
-        pack.read_json("features"), source_name=str(pack.file("features"))
-    )
-
-
-def load_zones(pack: Pack, features: Sequence[geo.Feature]) -> geo.ZoneSet:
-    """The zones of ``pack``: ``zones.geojson`` plus the zones derived from ``features``."""
-    declared = geo.ZoneSet.from_geojson(
-        pack.read_json("zones"), source_name=str(pack.file("zones"))
-    )
-    zones = list(declared.zones)
-    if "derived_zones" in pack.files:
-        spec = pack.read_toml("derived_zones")
-        by_id = {feature.id: feature for feature in features}
-        zones += geo.derived_zones(spec, by_id, source_name=str(pack.file("derived_zones")))
-    return geo.ZoneSet(zones)
-
-
 def _load(pack_name: str) -> tuple[Pack, list[geo.Feature], geo.ZoneSet]:
     pack = load_pack(pack_name)
-    features = load_features(pack)
-    return pack, features, load_zones(pack, features)
+    features = geo.load_features(pack)
+    return pack, features, geo.load_zones(pack, features)
 
 
 def _name(zone: geo.Zone, lang: str | None) -> str:
@@ -98,7 +68,7 @@ def list_command(
 
     Zones show id, kind, declared_by, verified, names and note. Features always show every
     name, whatever --lang says: their names are disputed and none is privileged."""
-    with user_errors(), _pack_input():
+    with user_errors():
         _check_lang(lang)
         pack, features, zones = _load(pack_name)
     if as_json:
@@ -177,7 +147,7 @@ def export_command(
 
     Every zone, declared and derived, with its claim metadata: names, declared_by, source,
     verified and note."""
-    with user_errors(), _pack_input():
+    with user_errors():
         if fmt not in FORMATS:
             raise InputError(f"--format {fmt}: choose geojson or kml")
         pack, _, zones = _load(pack_name)
@@ -209,7 +179,7 @@ def check_command(
     Distances are geodesic (WGS-84) in nautical miles. For a negative latitude or
     longitude, put the options first and -- before the position:
     zones check --json -- -33.9 151.2"""
-    with user_errors(), _pack_input():
+    with user_errors():
         if not -90.0 <= lat <= 90.0:
             raise InputError(f"LAT {lat}: a latitude is between -90 and 90 degrees")
         if not -180.0 <= lon <= 180.0:

@@ -28,6 +28,7 @@ from seabridge.geo.derived import (
 )
 from seabridge.geo.features import DISPLAY_LANGS, Feature, distances_nm, features_from_geojson
 from seabridge.geo.geodesy import LocalPlane, azimuth_deg, distance_m, forward, wrap_lon_deg
+from seabridge.geo.packdata import load_features, load_zones
 from seabridge.geo.zones import ZONE_KINDS, Zone, ZoneSet
 
 __all__ = [
@@ -53,6 +54,8 @@ __all__ = [
     "features_from_geojson",
     "forward",
     "geodesic_buffer",
+    "load_features",
+    "load_zones",
     "safety_zones",
     "territorial_sea_belt",
     "union_buffer",
