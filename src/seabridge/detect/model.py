@@ -132,8 +132,10 @@ class VesselFrame:
     fleet a vessel belongs to, or -1. ``ship_type`` is the raw AIS code from static data (0
     when unknown) and ``flag`` the ISO 3166 code from the MID ("" when unknown).
     ``zone_point`` / ``zone_index`` list (row, zone) memberships, from
-    :meth:`seabridge.geo.ZoneSet.membership`. ``usable`` is False for vessels whose latest
-    fix the data-quality rule rejected; other rules must ignore those rows.
+    :meth:`seabridge.geo.ZoneSet.membership`. ``usable`` is False for vessels with no fix
+    that the screening (data-quality) rules accepted within the frame's max age: their row
+    shows the latest rejected fix, and other rules must ignore it. Usable rows show the
+    latest accepted fix. Rows are sorted by MMSI.
     """
 
     time_ms: int

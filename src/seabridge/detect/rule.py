@@ -10,9 +10,15 @@ The engine:
    :class:`RuleContext` (zones, parties, the rulebook entry's applicability filters);
 2. calls :meth:`Rule.observe` with every new batch of fixes, in data-time order, before the
    tick that follows them (rules that need every fix, not just the latest: gaps, data
-   quality, speed between fixes);
+   quality, speed between fixes). Screening rules (``SCREENS = True``, the data-quality
+   kind) get :meth:`Rule.screen` instead: they see every fix first and say which ones are
+   usable; the other rules observe only those, and the frame is built from them;
 3. calls :meth:`Rule.evaluate` at every tick with the frame and the mask of vessels the
-   entry applies to, and turns the findings into events (lifecycle, grading, ids);
+   entry applies to, and turns the findings into events (lifecycle, grading, ids). An event
+   reports the metrics and position of its most severe finding so far: the highest level,
+   then the worst value of ``KEY_METRIC`` (``KEY_WORSE``: "lower", "higher", or "latest"
+   to report the latest finding); an update is emitted when the level rises or the key
+   metric moves materially;
 4. for late data, restores the state saved by :meth:`Rule.snapshot` before the late fix and
    replays; rules keep all their memory in ``self.state`` (plain dicts, lists, numbers and
    numpy arrays), so the default deep copy is a correct snapshot.
@@ -71,6 +77,13 @@ class Rule(ABC):
     METRICS: ClassVar[tuple[str, ...]]
     PAIR: ClassVar[bool] = False
     SUMMARY: ClassVar[str] = ""
+    #: The metric that says how severe a finding is (None: the first of ``METRICS``).
+    KEY_METRIC: ClassVar[str | None] = None
+    #: Which values of the key metric are worse: "lower" (cpa_m), "higher" (speed_kn,
+    #: duration_s), or "latest" (no order: an event reports its latest finding).
+    KEY_WORSE: ClassVar[str] = "latest"
+    #: A screening rule (data quality) gets :meth:`screen` instead of :meth:`observe`.
+    SCREENS: ClassVar[bool] = False
 
     def __init__(self, rule_id: str, params: Mapping[str, float], context: RuleContext) -> None:
         self.rule_id = rule_id
@@ -78,8 +91,22 @@ class Rule(ABC):
         self.context = context
         self.state: dict[str, Any] = {}
 
+    @classmethod
+    def key_metric(cls) -> str | None:
+        """``KEY_METRIC``, or the first of ``METRICS`` (None when there are none)."""
+        return cls.KEY_METRIC or (cls.METRICS[0] if cls.METRICS else None)
+
     def observe(self, fixes: pa.Table) -> None:  # noqa: B027 - optional hook
-        """New fixes (POSITION_SCHEMA rows, sorted by ts) before the next tick."""
+        """New fixes (POSITION_SCHEMA rows, sorted by ts) before the next tick.
+
+        Only fixes every screening rule accepted; never called with an empty table.
+        """
+
+    def screen(self, fixes: pa.Table) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """For ``SCREENS`` rules, instead of :meth:`observe`: every new fix (sorted by ts),
+        and which of them are usable (True). Rejected fixes are kept out of the other rules'
+        :meth:`observe` and out of the frame's positions."""
+        return np.ones(fixes.num_rows, dtype=np.bool_)
 
     @abstractmethod
     def evaluate(self, frame: VesselFrame, applies: np.ndarray[Any, Any]) -> Sequence[Finding]:
@@ -104,6 +131,11 @@ def register(cls: type[Rule]) -> type[Rule]:
     names = [p.name for p in cls.PARAMS]
     if len(names) != len(set(names)):
         raise ValueError(f"rule kind {cls.kind!r}: duplicate parameter names")
+    if cls.KEY_WORSE not in ("lower", "higher", "latest"):
+        raise ValueError(f"rule kind {cls.kind!r}: KEY_WORSE must be lower, higher or latest")
+    key = cls.KEY_METRIC
+    if key is not None and key not in cls.METRICS:
+        raise ValueError(f"rule kind {cls.kind!r}: KEY_METRIC {key!r} is not one of METRICS")
     KINDS[cls.kind] = cls
     return cls
 

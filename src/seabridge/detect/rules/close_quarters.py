@@ -44,6 +44,8 @@ class CloseQuarters(Rule):
         ),
     )
     METRICS: ClassVar[tuple[str, ...]] = ("cpa_m", "tcpa_s", "range_m")
+    KEY_METRIC: ClassVar[str | None] = "cpa_m"
+    KEY_WORSE: ClassVar[str] = "lower"
 
     def evaluate(self, frame: VesselFrame, applies: np.ndarray[Any, Any]) -> Sequence[Finding]:
         fresh = frame.time_ms - frame.ts_ms <= self.params["max_age"] * 60_000
