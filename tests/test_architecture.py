@@ -55,7 +55,12 @@ def _imports(path: Path, root: Path) -> list[tuple[int, str]]:
             if node.level:
                 parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*parts, base]) if base else ".".join(parts)
-            found.append((node.lineno, base))
+            if base == "seabridge":  # from seabridge import tracks: a name may be a module
+                for alias in node.names:
+                    is_module = (root / alias.name).is_dir() or (root / f"{alias.name}.py").exists()
+                    found.append((node.lineno, f"seabridge.{alias.name}" if is_module else base))
+            else:
+                found.append((node.lineno, base))
     return found
 
 
@@ -90,9 +95,13 @@ def test_the_checker_catches_a_violation(tmp_path: Path) -> None:
     root = tmp_path / "seabridge"
     (root / "ais").mkdir(parents=True)
     (root / "ais" / "bad.py").write_text("import rich\nfrom seabridge.detect import engine\n")
+    (root / "tracks").mkdir()
+    (root / "errors.py").write_text("")
+    (root / "ais" / "worse.py").write_text("from seabridge import tracks, errors\n")
     (root / "units.py").write_text("from seabridge.ais import records\n")
     found = violations(root)
-    assert len(found) == 3, found
+    assert len(found) == 4, found
+    assert any("worse.py:1: ais may not import seabridge.tracks" in line for line in found)
 
 
 @pytest.mark.parametrize("package", sorted(DOMAINS | {"node"}))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 
 from conftest import decode_lines
-from seabridge.ais.framing import frame_line, parse_leading_time_ms, parse_tag_block
+from seabridge.ais.framing import TagBlock, frame_line, parse_leading_time_ms, parse_tag_block
+from seabridge.ais.sample import SAMPLE_START_MS, sample_lines
 from seabridge.units import iso_to_ms, ms_to_iso
 
 POSITION = b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A"  # type 1, MMSI 371798000
@@ -57,9 +59,8 @@ def test_time_precedence_tag_block_then_line_then_nothing(tmp_path: Path) -> Non
 def test_tag_block_checksums() -> None:
     assert parse_tag_block(b"s:x,c:1700000000*00") is not None  # 00: not computed, accepted
     good = tag("s:x,c:1700000000")[1:-1]
-    assert parse_tag_block(good) == parse_tag_block(good)
-    broken = good[:-2] + (b"00" if not good.endswith(b"00") else b"01")
-    assert parse_tag_block(broken.replace(b"*00", b"*7F")) is None
+    assert parse_tag_block(good) == TagBlock(1_700_000_000_000, "x", None)
+    assert parse_tag_block(good[:-2] + b"7F") is None  # a wrong checksum
 
 
 def test_bad_tag_block_checksum_rejects_the_line(tmp_path: Path) -> None:
@@ -68,7 +69,6 @@ def test_bad_tag_block_checksum_rejects_the_line(tmp_path: Path) -> None:
 
 
 def test_talkers_and_own_ship_sentences(tmp_path: Path) -> None:
-    body = POSITION[3:-3]
     lines = []
     for talker in (b"AI", b"AB", b"BS", b"AN", b"SA"):
         for kind in (b"VDM", b"VDO"):
@@ -77,7 +77,6 @@ def test_talkers_and_own_ship_sentences(tmp_path: Path) -> None:
             for byte in sentence[1:]:
                 check ^= byte
             lines.append(tag("c:1700000000") + sentence + f"*{check:02X}".encode())
-    assert body
     assert decode_lines(lines, tmp_path).summary.positions == 10
 
 
@@ -107,7 +106,7 @@ def test_a_fragment_older_than_the_age_limit_is_incomplete(tmp_path: Path) -> No
     assert (1, "incomplete_multipart") in reasons and decoded.summary.statics == 0
 
 
-def test_start_mode_follows_the_second_field(tmp_path: Path) -> None:
+def test_start_mode_places_reports_by_their_second_field(tmp_path: Path) -> None:
     # Second fields of these real reports: 33, 13, 35 (gpsd sample.aivdm).
     lines = [
         b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
@@ -120,7 +119,7 @@ def test_start_mode_follows_the_second_field(tmp_path: Path) -> None:
     times = [
         ms_to_iso(int(by_mmsi[m].timestamp() * 1000)) for m in (371798000, 440348000, 563808000)
     ]
-    # 33 is 3 s ahead; 13 is 40 s ahead (> 30) so it is a late report 20 s behind; 35 is ahead.
+    # 33 is 3 s ahead of the start; 13 is within 30 s behind (a late report); 35 is ahead.
     assert times == ["2024-05-01T12:00:33Z", "2024-05-01T12:00:13Z", "2024-05-01T12:00:35Z"]
 
 
@@ -128,3 +127,34 @@ def test_frame_line_reports_garbage() -> None:
     assert frame_line(b"hello world").error == "bad_framing"
     assert frame_line(b"yesterday !AIVDM,1,1,,A,1,0*00").error == "bad_framing"
     assert parse_leading_time_ms(b"  ") is None
+
+
+def test_start_mode_timeline_without_base_stations_tracks_true_time(tmp_path: Path) -> None:
+    # The built-in sample's reports carry true times in tag blocks; strip them and rebuild.
+    tagged = [line.encode() for line in sample_lines(20)]
+    truth = decode_lines(tagged, tmp_path, source="truth").positions
+    untagged = [line.split(b"\\")[-1] for line in tagged]
+    placed = decode_lines(untagged, tmp_path, start_ms=SAMPLE_START_MS, source="placed").positions
+    true_ms = sorted(int(t.timestamp() * 1000) for t in truth["ts"].to_pylist())
+    placed_ms = sorted(int(t.timestamp() * 1000) for t in placed["ts"].to_pylist())
+    assert len(true_ms) == len(placed_ms)
+    assert max(abs(a - b) for a, b in zip(true_ms, placed_ms, strict=True)) <= 30_000
+    assert placed_ms[-1] - placed_ms[0] == pytest.approx(true_ms[-1] - true_ms[0], abs=30_000)
+
+
+def test_start_mode_timeline_follows_base_stations(shared_data: Path, tmp_path: Path) -> None:
+    # The AISHub sample spans about 3.5 minutes by its base stations' UTC (messages 4).
+    log = shared_data / "ais" / "aishub-nmea-sample" / "nmea-sample.txt"
+    start = iso_to_ms("2024-05-01T00:00:00Z")
+    decoded = decode_lines(log.read_bytes().splitlines(), tmp_path, start_ms=start)
+    times_ms = [int(t.timestamp() * 1000) for t in decoded.positions["ts"].to_pylist()]
+    assert max(times_ms) - min(times_ms) < 6 * 60_000
+    # One vessel reporting every 2 s keeps 2 s steps.
+    rows = [r for r in decoded.positions.to_pylist() if r["mmsi"] == 305816000][:8]
+    steps = {int((b["ts"] - a["ts"]).total_seconds()) for a, b in itertools.pairwise(rows)}
+    assert steps == {2}
+
+
+def test_uscg_trailer_with_an_alphanumeric_station(tmp_path: Path) -> None:
+    line = POSITION + b",s22,d-098,T40.4,x14221,r09SSAN1,1700000002"
+    assert _times([line], tmp_path) == ["2023-11-14T22:13:22Z"]

@@ -198,11 +198,19 @@ def test_vessels_lists_static_data_and_flag(sample: Path, tmp_path: Path) -> Non
     ]
 
 
-def test_demo_runs_the_pipeline(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--minutes", "10"])
-    assert result.exit_code == 0, result.output
+def test_demo_runs_the_pipeline_and_replaces_only_its_own_output(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    for _ in range(2):  # the second run replaces the first run's files
+        result = runner.invoke(app, ["demo", "--out", str(demo), "--minutes", "10"])
+        assert result.exit_code == 0, result.output
     assert "KAIYO PATROL 7" in result.stdout
-    assert (tmp_path / "demo" / "tracks.geojson").exists()
+    assert (demo / "tracks.geojson").exists()
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    refused = runner.invoke(app, ["demo", "--out", str(precious)])
+    assert refused.exit_code == 2 and "not empty" in refused.stderr
+    assert (precious / "notes.txt").read_text() == "keep me"
 
 
 def test_console_script_is_installed() -> None:

@@ -37,6 +37,7 @@ __all__ = [
 _MS_THRESHOLD = 100_000_000_000
 _SEGMENT = re.compile(rb"(?:\\([^\\]*)\\)?([!$][^!$\\]*)")
 _DIGITS = re.compile(rb"\d{9,13}(?:\.\d+)?")
+_EPOCH_SECONDS = re.compile(rb"\d{10}(?:\.\d+)?")
 _SEPARATORS = b" \t,;|"
 
 
@@ -140,16 +141,14 @@ def parse_leading_time_ms(prefix: bytes) -> int | None:
 
 
 def trailer_time_ms(trailer: bytes) -> int | None:
-    """The receive time in USCG trailing fields: the first epoch number after the station."""
+    """The receive time in USCG trailing fields: the first epoch-seconds field after the
+    checksum (10 digits, optional fraction). Other trailer fields (``d-109``, ``S2105``,
+    ``t050056.00``, ``T56.137``, the station ``r003669946`` or ``r09SSAN1``) never match."""
     if not trailer:
         return None
-    fields = trailer.split(b",")
-    for index, field in enumerate(fields):
-        if field[:1] in (b"r", b"b") and field[1:].isdigit():
-            for candidate in fields[index + 1 :]:
-                if _DIGITS.fullmatch(candidate):
-                    return _epoch_to_ms(candidate)
-            return None
+    for field in trailer.split(b","):
+        if _EPOCH_SECONDS.fullmatch(field):
+            return _epoch_to_ms(field)
     return None
 
 

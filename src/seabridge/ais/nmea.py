@@ -20,8 +20,10 @@ It never raises for bad input: each rejected line goes to the Quarantine under o
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -37,7 +39,7 @@ from seabridge.ais.records import StaticBuilder
 from seabridge.ais.statics import static_row
 from seabridge.ais.summary import IngestSummary
 
-__all__ = ["NmeaDecoder"]
+__all__ = ["NmeaDecoder", "UntimedClock"]
 
 # When no data time is known, a multipart message whose fragments span more input lines
 # than this is incomplete.
@@ -50,6 +52,7 @@ _AIS_SENTENCES = (b"VDM", b"VDO")
 # data (5, 19, 24). Other valid types are counted by type without being decoded.
 _STORED_TYPES = frozenset({1, 2, 3, 5, 9, 18, 19, 24, 27})
 _MMSI_END_BIT = 38
+_UTC_TYPES = (4, 11)  # base station report, UTC/date response
 _FILL_BITS = {b"0": 0, b"1": 1, b"2": 2, b"3": 3, b"4": 4, b"5": 5}
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789ABCDEF"):
@@ -113,6 +116,74 @@ def _inherit(tag: TagBlock | None, previous: TagBlock | None) -> TagBlock | None
     )
 
 
+class UntimedClock:
+    """Times for reports that carry none: file order plus what the reports say of time.
+
+    Base stations (message 4, and 11) broadcast the full UTC date and time: when they are
+    heard, the first one anchors the feed's own time to the clock and the median of the
+    last few base stations moves it (a base station with a wrong clock cannot). Without
+    base stations the clock follows an upper quantile of the last placed reports. Either
+    way each report is placed at the instant within 30 s of the clock whose second-of-minute
+    is its "second" field (M.1371-5: the UTC second of the fix). A median of the reports'
+    seconds would not do: in a busy feed relayed by several receivers half of the reports
+    are always "ahead" of the others, and the clock would run away.
+    """
+
+    WINDOW = 31
+    STATIONS = 9
+
+    def __init__(self, start_ms: int) -> None:
+        self.clock_ms = start_ms
+        self._recent: deque[int] = deque(maxlen=self.WINDOW)
+        self._stations: deque[int] = deque(maxlen=self.STATIONS)
+        self._anchor_ms: int | None = None  # clock minus base-station UTC, once heard
+
+    def reset(self, time_ms: int) -> None:
+        """A report with its own time sets the clock."""
+        self.clock_ms = time_ms
+        self._recent.clear()
+        self._stations.clear()
+        self._anchor_ms = None
+
+    def base_station(self, utc_ms: int) -> None:
+        """A base station's UTC: anchors, then drives, the clock."""
+        if self._anchor_ms is None:
+            self._anchor_ms = self.clock_ms - utc_ms
+        self._stations.append(utc_ms + self._anchor_ms)
+        median = sorted(self._stations)[len(self._stations) // 2]
+        if median > self.clock_ms:
+            self.clock_ms = median
+
+    def place(self, second: int | None) -> int:
+        """The time of a report with this "second" field (None or 60-63: not available)."""
+        clock_ms = self.clock_ms
+        if second is None or not 0 <= second < 60:
+            return clock_ms
+        base_ms = clock_ms - clock_ms % 1000
+        offset_s = (second - (base_ms // 1000) % 60 + 30) % 60 - 30
+        time_ms = base_ms + offset_s * 1000
+        if self._anchor_ms is None:
+            recent = self._recent
+            recent.append(time_ms)
+            # The 80th percentile of what there is (with one report: that report).
+            upper = sorted(recent)[(len(recent) - 1) * 4 // 5]
+            if upper > clock_ms:
+                self.clock_ms = upper
+        return time_ms
+
+
+def _utc_ms(message: Any) -> int | None:
+    """The UTC of a base-station report (message 4 or 11), or None when not available."""
+    try:
+        moment = datetime(
+            message.year, message.month, message.day, message.hour, message.minute,
+            message.second, tzinfo=UTC,
+        )  # fmt: skip
+    except (TypeError, ValueError):  # year 0, hour 24, minute 60, second 60: not available
+        return None
+    return round(moment.timestamp() * 1000)
+
+
 class NmeaDecoder:
     """Decodes the lines of one input stream into position and static batches."""
 
@@ -131,14 +202,21 @@ class NmeaDecoder:
         self.positions = RawPositions(source)
         self.statics = StaticBuilder()
         self._max_age_ms = round(max_age_s * 1000)
-        self._clock_ms = start_ms
+        self._untimed = UntimedClock(start_ms) if start_ms is not None else None
         self._line_no = 0
         self._latest_ms: int | None = None
         self._gatehouse_ms: int | None = None
         self._pending: dict[tuple[str | None, str, int | None], _Pending] = {}
         self._groups: dict[str, tuple[str | None, int | None]] = {}
         self._type_counts = [0] * 28
+        self._rejected_lines: set[int] = set()  # in the current chunk
         self._position_groups = self.positions.groups_by_type
+
+    @property
+    def clock_ms(self) -> int | None:
+        """Where the ``--start`` clock is now (None without ``start_ms``): the next input
+        of the same run continues from here."""
+        return self._untimed.clock_ms if self._untimed is not None else None
 
     # -- chunk processing ---------------------------------------------------------------
 
@@ -146,19 +224,20 @@ class NmeaDecoder:
         """Decode a chunk of raw lines; ``receive_ms`` is the live receive time, if any."""
         found = self._frame(lines, receive_ms)
         good = checksums_ok(found.text).tolist()
-        reject, source, message = self.quarantine.reject, self.source, self._message
+        message = self._message
+        self._rejected_lines.clear()
         latest = self._latest_ms if self._latest_ms is not None else -1
         for text, ok, line_no, raw, time_ms, station in zip(
             found.text, good, found.line_no, found.raw, found.time_ms, found.station, strict=True
         ):
             if not ok:
-                reject(Reason.BAD_CHECKSUM, source, line_no, raw)
+                self._reject(Reason.BAD_CHECKSUM, line_no, raw)
                 continue
             if time_ms is not None and time_ms > latest:
                 latest = self._latest_ms = time_ms
             fields = text.split(b",")
             if len(fields) != 7:
-                reject(Reason.BAD_FRAMING, source, line_no, raw)
+                self._reject(Reason.BAD_FRAMING, line_no, raw)
             elif fields[1] == b"1" and fields[2] == b"1":
                 # The common case, a whole message in one sentence, decoded by pyais's bit
                 # vector and message tables; AISSentence is only needed to join fragments.
@@ -168,7 +247,7 @@ class NmeaDecoder:
                 elif len(payload) <= MAX_PAYLOAD_LEN:
                     message(bit_vector(payload, fill), time_ms, ((line_no, raw),))
                 else:
-                    reject(Reason.UNDECODABLE, source, line_no, raw)
+                    self._reject(Reason.UNDECODABLE, line_no, raw)
             else:
                 sentence = self._parse(text, fields, line_no, raw)
                 if sentence is not None:
@@ -181,12 +260,12 @@ class NmeaDecoder:
         """A single sentence off the fast path: salvage six fill bits, else quarantine."""
         payload, fill = fields[5], fields[6][:1]
         if not payload or len(payload) > MAX_PAYLOAD_LEN or payload.translate(None, _ARMOR):
-            self.quarantine.reject(Reason.UNDECODABLE, self.source, line_no, raw)
+            self._reject(Reason.UNDECODABLE, line_no, raw)
         elif fill == b"6" and len(payload) > 1:
             # Be liberal like gpsd: six fill bits make the last character all fill.
             self._message(bit_vector(payload[:-1], 0), time_ms, ((line_no, raw),))
         else:
-            self.quarantine.reject(Reason.BAD_FRAMING, self.source, line_no, raw)
+            self._reject(Reason.BAD_FRAMING, line_no, raw)
 
     def _parse(
         self, text: bytes, fields: list[bytes], line_no: int, raw: bytes
@@ -194,14 +273,14 @@ class NmeaDecoder:
         """A fragment as pyais's AISSentence, or None after quarantining it."""
         payload = fields[5]
         if not payload or payload.translate(None, _ARMOR):
-            self.quarantine.reject(Reason.UNDECODABLE, self.source, line_no, raw)
+            self._reject(Reason.UNDECODABLE, line_no, raw)
             return None
         if fields[6][:1] == b"6" and len(payload) > 1:
             fields[5], fields[6] = payload[:-1], b"0" + fields[6][1:]
         try:
             return AISSentence(text, fields)
         except (InvalidNMEAMessageException, ValueError):
-            self.quarantine.reject(Reason.BAD_FRAMING, self.source, line_no, raw)
+            self._reject(Reason.BAD_FRAMING, line_no, raw)
             return None
 
     def finish(self) -> None:
@@ -242,10 +321,10 @@ class NmeaDecoder:
             if line[0] == _BANG and b"\\" not in line and line.count(b"!") == 1:
                 star = line.find(b"*")
                 if star < 0 or len(line) < star + 3:
-                    self.quarantine.reject(Reason.BAD_FRAMING, self.source, line_no, line)
+                    self._reject(Reason.BAD_FRAMING, line_no, line)
                     continue
                 if line[3:6] not in _AIS_SENTENCES:
-                    self.quarantine.reject(Reason.NOT_AIS, self.source, line_no, line)
+                    self._reject(Reason.NOT_AIS, line_no, line)
                     continue
                 time_ms = trailer_time_ms(line[star + 3 :]) if len(line) > star + 3 else None
                 if self._gatehouse_ms is not None:
@@ -277,7 +356,7 @@ class NmeaDecoder:
             self._add(out, piece.sentence, line_no, line, tag, time_ms, receive_ms)
             previous = tag if tag is not None else previous
         if framed.error is not None:
-            self.quarantine.reject(Reason(framed.error), self.source, line_no, line)
+            self._reject(Reason(framed.error), line_no, line)
 
     def _add(
         self,
@@ -292,11 +371,11 @@ class NmeaDecoder:
         if sentence[0] == _DOLLAR:
             gatehouse = gatehouse_time_ms(sentence) if sentence.startswith(b"$PGHP") else None
             if gatehouse is None:
-                self.quarantine.reject(Reason.NOT_AIS, self.source, line_no, line)
+                self._reject(Reason.NOT_AIS, line_no, line)
             self._gatehouse_ms = gatehouse
             return
         if sentence[3:6] not in _AIS_SENTENCES:
-            self.quarantine.reject(Reason.NOT_AIS, self.source, line_no, line)
+            self._reject(Reason.NOT_AIS, line_no, line)
             return
         station: str | None = None
         time_ms: int | None = None
@@ -372,7 +451,7 @@ class NmeaDecoder:
     def _drop_pending(self, key: tuple[str | None, str, int | None]) -> None:
         pending = self._pending.pop(key)
         for line_no, raw in pending.lines:
-            self.quarantine.reject(Reason.INCOMPLETE_MULTIPART, self.source, line_no, raw)
+            self._reject(Reason.INCOMPLETE_MULTIPART, line_no, raw)
 
     def _expire(self) -> None:
         """Drop multipart messages older than the age limit (data time, else input lines)."""
@@ -393,9 +472,11 @@ class NmeaDecoder:
         if not 1 <= ais_id <= 27:
             self._reject_all(Reason.UNSUPPORTED_TYPE, lines)
             return
-        if time_ms is None and self._clock_ms is None:
+        if time_ms is None and self._untimed is None:
             self._reject_all(Reason.NO_TIMESTAMP, lines)
             return
+        if ais_id in _UTC_TYPES and self._untimed is not None and time_ms is None:
+            self._clock_from_base_station(bits)
         if ais_id not in _STORED_TYPES:
             # Counted, not decoded: nothing of these types is stored yet.
             if len(bits) < _MMSI_END_BIT:
@@ -414,8 +495,8 @@ class NmeaDecoder:
             return
         if time_ms is None:
             time_ms = self._derived_time(getattr(message, "second", None))
-        elif self._clock_ms is not None:
-            self._clock_ms = time_ms
+        elif self._untimed is not None:
+            self._untimed.reset(time_ms)
         self._type_counts[ais_id] += 1
         group = self._position_groups.get(ais_id)
         if group is not None:
@@ -428,28 +509,31 @@ class NmeaDecoder:
         if row is not None:
             self.statics.append(mmsi=mmsi, ts_ms=time_ms, source=self.source, **row)
 
-    def _derived_time(self, second: int | None) -> int:
-        """Data time for a report with no time of its own (``--start`` mode).
+    def _clock_from_base_station(self, bits: bit_vector) -> None:
+        assert self._untimed is not None
+        try:
+            report = MSG_CLASS[bits.get(0, 6)].from_vector(bits)
+        except Exception:  # a garbled report: the clock does without it
+            return
+        utc_ms = _utc_ms(report)
+        if utc_ms is not None:
+            self._untimed.base_station(utc_ms)
 
-        The clock moves forward to the next instant whose second-of-minute is the report's
-        "second" field when that is at most 30 s ahead; a report up to 30 s behind is a late
-        arrival and is placed in the past without moving the clock.
-        """
-        clock_ms = self._clock_ms if self._clock_ms is not None else 0
-        if second is None or not 0 <= second < 60:
-            return clock_ms
-        base_ms = clock_ms - clock_ms % 1000
-        delta = (second - (base_ms // 1000) % 60) % 60
-        if delta == 0:
-            return clock_ms
-        if delta <= 30:
-            self._clock_ms = base_ms + delta * 1000
-            return self._clock_ms
-        return base_ms + (delta - 60) * 1000
+    def _derived_time(self, second: int | None) -> int:
+        """Data time for a report with no time of its own (``--start`` mode)."""
+        assert self._untimed is not None
+        return self._untimed.place(second)
+
+    def _reject(self, reason: Reason, line_no: int, raw: bytes) -> None:
+        """Quarantine a line once: a line with several faults counts under its first."""
+        if line_no in self._rejected_lines:
+            return
+        self._rejected_lines.add(line_no)
+        self.quarantine.reject(reason, self.source, line_no, raw)
 
     def _reject_reason(self, reason: str, lines: Sequence[tuple[int, bytes]]) -> None:
         self._reject_all(Reason(reason), lines)
 
     def _reject_all(self, reason: Reason, lines: Sequence[tuple[int, bytes]]) -> None:
         for line_no, raw in lines:
-            self.quarantine.reject(reason, self.source, line_no, raw)
+            self._reject(reason, line_no, raw)

@@ -18,9 +18,30 @@ from seabridge.ais.sample import sample_lines
 from seabridge.cli._app import app, out, quarantine_path_for, user_errors
 from seabridge.cli.ingest import _summary_table
 from seabridge.cli.tracks import vessel_table
+from seabridge.errors import InputError
 from seabridge.tracks import OUTPUT_COLUMNS, TrackStore, write_table
 
 VESSEL_EXAMPLE = 431999001  # KAIYO PATROL 7 in the built-in sample
+MARKER = ".seabridge-demo"
+
+
+def _fresh_directory(out_dir: Path) -> None:
+    """Empty ``out_dir`` for a new run, but only if a demo made it (or it is empty).
+
+    Raises:
+        InputError: the directory holds files the demo did not write.
+    """
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise InputError(f"--out {out_dir}: not a directory")
+        if any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
+            raise InputError(
+                f"--out {out_dir}: the directory is not empty and was not made by "
+                "`seabridge demo`; choose another --out (its contents are replaced each run)"
+            )
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    (out_dir / MARKER).write_text("written by `seabridge demo`; replaced on each run\n")
 
 
 @app.command("demo")
@@ -32,9 +53,7 @@ def demo_command(
 ) -> None:
     """Run the pipeline on the built-in East China Sea sample and print what it found."""
     with user_errors():
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        out_dir.mkdir(parents=True)
+        _fresh_directory(out_dir)
         nmea = out_dir / "ecs-sample.nmea"
         nmea.write_text("\n".join(sample_lines(minutes)) + "\n", encoding="ascii")
         db = out_dir / "tracks.duckdb"
