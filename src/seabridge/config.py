@@ -66,6 +66,69 @@ SETTINGS: tuple[Setting, ...] = (
         3600.0,
         "A TCP source that drops reconnects with exponential backoff up to this delay.",
     ),
+    Setting(
+        "detect.tick_s",
+        "s",
+        10.0,
+        1.0,
+        600.0,
+        "The detection engine evaluates every rule at data times that are multiples of this "
+        "interval (since the epoch, so every node ticks at the same instants).",
+    ),
+    Setting(
+        "detect.tick_delay_s",
+        "s",
+        5.0,
+        0.0,
+        600.0,
+        "A tick runs once data time has passed it by this much, so positions that arrive a "
+        "few seconds out of order are not treated as late.",
+    ),
+    Setting(
+        "detect.hysteresis_s",
+        "s",
+        30.0,
+        0.0,
+        3600.0,
+        "An event closes when its situation has been absent this long; it ends at the last "
+        "tick it was present. Shorter absences do not split an event.",
+    ),
+    Setting(
+        "detect.watermark_min",
+        "min",
+        10.0,
+        0.0,
+        120.0,
+        "Positions up to this late (behind the newest data time) are applied and the events "
+        "they change are revised or retracted; older ones are counted and ignored.",
+    ),
+    Setting(
+        "detect.max_fix_age_min",
+        "min",
+        30.0,
+        0.5,
+        1440.0,
+        "A vessel is present in the detection frame while its latest position is at most "
+        "this old.",
+    ),
+    Setting(
+        "detect.checkpoint_ticks",
+        "ticks",
+        6.0,
+        1.0,
+        360.0,
+        "The engine saves its state every this many ticks, to replay from when late "
+        "positions arrive (fewer: faster replays, more copying).",
+    ),
+    Setting(
+        "detect.update_change",
+        "ratio",
+        0.2,
+        0.01,
+        10.0,
+        "An open event is re-emitted (status update) when its level rises or its key metric "
+        "moves by at least this fraction of its last reported value.",
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
