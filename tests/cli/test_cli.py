@@ -223,3 +223,60 @@ def test_console_script_is_installed() -> None:
 def test_generated_docs_are_current(name: str) -> None:
     committed = (REPO / "docs" / name).read_text(encoding="utf-8")
     assert committed == generated_pages()[name], f"docs/{name} is stale: run `make docs`"
+
+
+def test_damaged_gzip_never_stops_the_run(sample: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    whole = gzip.compress(sample.read_bytes())
+    hour = gzip.compress(("\n".join(sample_lines(60)) + "\n").encode())
+    (folder / "a-corrupt.gz").write_bytes(b"\x1f\x8b" + b"\x00" * 40)  # unreadable header
+    (folder / "b-truncated.nmea.gz").write_bytes(hour[: len(hour) // 2])  # cut after 64 KiB
+    (folder / "c-fine.nmea").write_bytes(sample.read_bytes())
+    (folder / "d-zipped-without-suffix").write_bytes(whole)
+    db, quarantine = tmp_path / "t.duckdb", tmp_path / "q.jsonl"
+    summary = _ingest(str(folder), "--db", str(db), "--quarantine", str(quarantine))
+    assert summary["skipped_files"] == [str(folder / "a-corrupt.gz")]
+    rejected = summary["rejected"]
+    assert isinstance(rejected, dict) and rejected["truncated_input"] == 1
+    truncated = [json.loads(line) for line in quarantine.read_text().splitlines()]
+    assert [r["source"] for r in truncated if r["reason"] == "truncated_input"] == [
+        str(folder / "b-truncated.nmea.gz")
+    ]
+    # Both whole copies were read in full: every report of the second is a duplicate.
+    full = _ingest(str(sample), "--db", str(tmp_path / "one.duckdb"))
+    assert int(summary["positions"]) > 2 * int(full["positions"])  # type: ignore[call-overload]
+
+
+def test_nothing_is_created_when_the_arguments_are_unusable(sample: Path, tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    bad_format = runner.invoke(app, ["ingest", str(sample), "--db", str(db), "--format", "xml"])
+    unwritable = runner.invoke(
+        app, ["ingest", str(sample), "--db", str(db), "--quarantine", str(tmp_path / "no" / "q")]
+    )
+    assert bad_format.exit_code == unwritable.exit_code == 2
+    assert "--quarantine" in unwritable.stderr
+    assert not db.exists()
+
+
+def test_an_empty_file_is_read_as_nothing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.nmea"
+    empty.write_bytes(b"")
+    summary = _ingest(str(empty), "--db", str(tmp_path / "t.duckdb"))
+    assert summary["lines"] == 0 and summary["rejected"] == {}
+
+
+def test_start_clock_runs_on_across_files(tmp_path: Path) -> None:
+    lines = [line.split("\\")[-1] for line in sample_lines(10)]  # no tag blocks: no times
+    first, second = tmp_path / "1.nmea", tmp_path / "2.nmea"
+    first.write_text("\n".join(lines[: len(lines) // 2]) + "\n")
+    second.write_text("\n".join(lines[len(lines) // 2 :]) + "\n")
+    db = tmp_path / "t.duckdb"
+    _ingest(str(first), str(second), "--db", str(db), "--start", "2010-09-07T00:00:00Z")
+    result = runner.invoke(
+        app, ["tracks", "query", "--db", str(db), "--mmsi", "431999001", "--format", "jsonl"]
+    )
+    times = [json.loads(line)["ts"] for line in result.stdout.splitlines()]
+    # One report every 10 s for 10 minutes, in order, not two overlapping halves.
+    assert len(times) == len(set(times)) == 60
+    assert times[0] == "2010-09-07T00:00:00Z" and times[-1] == "2010-09-07T00:09:50Z"

@@ -10,28 +10,46 @@ live sources). Bad lines never stop a run: they are counted and quarantined.
 
 from __future__ import annotations
 
-import gzip
+import io
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 import pyarrow as pa
 
 from seabridge.ais.csvfmt import read_csv_archive
 from seabridge.ais.live import parse_source_url, tcp_lines, udp_lines
 from seabridge.ais.nmea import NmeaDecoder
-from seabridge.ais.quarantine import Quarantine
-from seabridge.ais.sources import FileInput, expand_sources, read_head, sniff_format
+from seabridge.ais.quarantine import Quarantine, Reason
+from seabridge.ais.sources import (
+    READ_ERRORS,
+    FileInput,
+    expand_sources,
+    open_decompressed,
+    read_head,
+    sniff_format,
+)
 from seabridge.ais.summary import IngestSummary, LineChunk
 from seabridge.clock import Clock, SystemClock
 from seabridge.config import Settings
 from seabridge.errors import FormatError, SourceError
 
-__all__ = ["IngestOptions", "Progress", "RecordSink", "ingest"]
+__all__ = [
+    "FORMATS",
+    "IngestOptions",
+    "Plan",
+    "PlannedInput",
+    "Progress",
+    "RecordSink",
+    "ingest",
+    "plan_sources",
+]
+
+FORMATS = ("auto", "nmea", "dma-csv", "noaa-csv")
 
 _CHUNK_BYTES = 1 << 20
 _LIVE_FLUSH_MS = 1000
@@ -61,80 +79,108 @@ class IngestOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class _Planned:
-    kind: str  # "nmea", "dma-csv", "noaa-csv", "tcp", "udp"
+class PlannedInput:
+    """One input to read: its kind ("nmea", "dma-csv", "noaa-csv", "tcp", "udp")."""
+
+    kind: str
     item: FileInput | None
     host: str = ""
     port: int = 0
 
+    @property
+    def name(self) -> str:
+        return self.item.name if self.item is not None else f"{self.kind}://{self.host}:{self.port}"
 
-def _plan(specs: list[str], fmt: str) -> tuple[list[_Planned], list[str]]:
-    """Check every source first; returns the plan and the files skipped in directories."""
-    planned: list[_Planned] = []
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Every input of a run, checked before anything is read or written."""
+
+    inputs: tuple[PlannedInput, ...]
+    skipped: tuple[str, ...]  # files in directories that are neither NMEA nor a CSV archive
+
+
+def plan_sources(specs: list[str], fmt: str = "auto") -> Plan:
+    """Check every source first: a missing file or unknown format fails before any work.
+
+    Inside a directory, files whose format cannot be detected or whose start cannot be read
+    are skipped (and listed); a file named directly must be usable.
+
+    Raises:
+        SourceError: a source cannot be opened or read (names it).
+        FormatError: an unknown ``fmt``, or a file's format cannot be detected (names it).
+    """
+    if fmt not in FORMATS:
+        raise FormatError(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
+    inputs: list[PlannedInput] = []
     skipped: list[str] = []
     for spec in specs:
         url = parse_source_url(spec)
         if url is not None:
-            planned.append(_Planned(url[0], None, url[1], url[2]))
+            inputs.append(PlannedInput(url[0], None, url[1], url[2]))
             continue
         is_dir = spec != "-" and Path(spec).is_dir()
         for item in expand_sources([spec]):
             if fmt != "auto" or item.path is None:
                 # Standard input cannot be rewound after sniffing: it is NMEA unless forced.
-                planned.append(_Planned("nmea" if fmt == "auto" else fmt, item))
+                inputs.append(PlannedInput("nmea" if fmt == "auto" else fmt, item))
                 continue
             try:
-                planned.append(_Planned(sniff_format(read_head(item), item.name), item))
-            except FormatError:
+                inputs.append(PlannedInput(sniff_format(read_head(item), item.name), item))
+            except (FormatError, SourceError):
                 if not is_dir:
                     raise
                 skipped.append(item.name)
-    return planned, skipped
+    return Plan(tuple(inputs), tuple(skipped))
 
 
 def ingest(
-    specs: list[str], sink: RecordSink, quarantine: Quarantine, options: IngestOptions | None = None
+    sources: list[str] | Plan,
+    sink: RecordSink,
+    quarantine: Quarantine,
+    options: IngestOptions | None = None,
 ) -> IngestSummary:
     """Read every source into the sink and return the run's counters.
 
+    With ``start_ms`` the untimed clock runs on across the inputs of the run, in order.
+
     Raises:
-        SourceError: a source cannot be opened or read (names it).
+        SourceError: a source cannot be opened (names it).
         FormatError: a file's format cannot be detected or is not a known one (names it).
     """
     options = options or IngestOptions()
     settings = options.settings or Settings()
-    if options.fmt not in ("auto", "nmea", "dma-csv", "noaa-csv"):
-        raise FormatError(f"unknown format {options.fmt!r}; use auto, nmea, dma-csv or noaa-csv")
-    planned, skipped = _plan(specs, options.fmt)
+    plan = sources if isinstance(sources, Plan) else plan_sources(sources, options.fmt)
     summary = IngestSummary(rejected=quarantine.counts)
-    summary.skipped_files.extend(skipped)
+    summary.skipped_files.extend(plan.skipped)
     started = time.perf_counter()
     batch_rows = int(settings["ingest.batch_rows"])
-    for plan in planned:
-        if plan.kind in ("dma-csv", "noaa-csv"):
-            assert plan.item is not None
-            _read_csv(plan, sink, quarantine, summary, batch_rows, options.progress)
+    start_ms = options.start_ms
+    for planned in plan.inputs:
+        if planned.kind in ("dma-csv", "noaa-csv"):
+            _read_csv(planned, sink, quarantine, summary, batch_rows, options.progress)
             continue
-        name = plan.item.name if plan.item is not None else f"{plan.kind}://{plan.host}:{plan.port}"
         decoder = NmeaDecoder(
-            name,
+            planned.name,
             quarantine,
             summary,
-            start_ms=options.start_ms,
+            start_ms=start_ms,
             max_age_s=settings["ingest.multipart_max_age_s"],
         )
-        if plan.item is not None:
-            chunks = _file_chunks(plan.item, options.progress)
+        if planned.item is not None:
+            chunks = _file_chunks(planned.item, quarantine, options.progress)
             _decode(chunks, decoder, sink, summary, batch_rows, None)
         else:
             clock = options.clock or SystemClock()
-            _decode(_live_chunks(plan, settings, clock, options), decoder, sink, summary, 0, clock)
+            live = _live_chunks(planned, settings, clock, options)
+            _decode(live, decoder, sink, summary, 0, clock)
+        start_ms = decoder.clock_ms
     summary.seconds = time.perf_counter() - started
     return summary
 
 
 def _read_csv(
-    plan: _Planned,
+    plan: PlannedInput,
     sink: RecordSink,
     quarantine: Quarantine,
     summary: IngestSummary,
@@ -142,8 +188,7 @@ def _read_csv(
     progress: Progress | None,
 ) -> None:
     item = plan.item
-    assert item is not None
-    if item.path is None:
+    if item is None or item.path is None:
         raise SourceError("<stdin>: CSV archives are read from files; give the file's path")
     for positions, statics in read_csv_archive(
         item.path,
@@ -158,44 +203,81 @@ def _read_csv(
         progress(item.name, item.size, item.size)
 
 
-def _file_chunks(item: FileInput, progress: Progress | None) -> Iterator[LineChunk]:
+def _file_chunks(
+    item: FileInput, quarantine: Quarantine, progress: Progress | None
+) -> Iterator[LineChunk]:
     if item.path is None:
-        yield from _read_chunks(sys.stdin.buffer, item, None, progress)
+        stdin = sys.stdin.buffer
+        assert isinstance(stdin, io.BufferedIOBase)  # sys.stdin.buffer is a BufferedReader
+        yield from _read_chunks(stdin, item, None, quarantine, progress)
         return
     try:
         raw = item.path.open("rb")
     except OSError as exc:
         raise SourceError(f"{item.name}: cannot open ({exc.strerror})") from exc
-    with raw:
-        if item.path.suffix == ".gz":
-            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-                yield from _read_chunks(unzipped, item, raw, progress)
-        else:
-            yield from _read_chunks(raw, item, raw, progress)
+    with raw, open_decompressed(raw, item.path) as handle:
+        yield from _read_chunks(handle, item, raw, quarantine, progress)
 
 
-class _LineReader(Protocol):
-    def readlines(self, hint: int = -1, /) -> list[bytes]: ...
+class _Readable(Protocol):
+    def read1(self, size: int = -1, /) -> bytes: ...
+
+
+def _read_block(handle: _Readable) -> tuple[bytes, Exception | None]:
+    """About 1 MiB of (decompressed) bytes, and the read error that cut it short, if any.
+
+    ``read1`` returns what one underlying read gives, so a truncated gzip file yields every
+    byte before the damage (``read(n)`` would raise and drop the whole block).
+    """
+    parts: list[bytes] = []
+    size = 0
+    while size < _CHUNK_BYTES:
+        try:
+            part = handle.read1(_CHUNK_BYTES - size)
+        except READ_ERRORS as exc:
+            return b"".join(parts), exc
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts), None
 
 
 def _read_chunks(
-    handle: _LineReader, item: FileInput, raw: BinaryIO | None, progress: Progress | None
+    handle: _Readable,
+    item: FileInput,
+    raw: io.BufferedIOBase | None,
+    quarantine: Quarantine,
+    progress: Progress | None,
 ) -> Iterator[LineChunk]:
-    """Lines in chunks of about 1 MiB; progress counts bytes of the file on disk."""
+    """Lines in chunks of about 1 MiB; progress counts bytes of the file on disk.
+
+    A read error (a damaged or truncated gzip file) ends this input, not the run: the whole
+    lines read before it are decoded, and it is counted once as ``truncated_input`` at the
+    line where reading stopped.
+    """
+    lines_read = 0
+    tail = b""
     while True:
-        try:
-            lines = handle.readlines(_CHUNK_BYTES)
-        except (OSError, EOFError) as exc:
-            raise SourceError(f"{item.name}: read failed ({exc})") from exc
-        if not lines:
+        block, error = _read_block(handle)
+        lines = (tail + block).split(b"\n")
+        tail = lines.pop()
+        if lines:
+            lines_read += len(lines)
+            yield lines, None
+        if error is not None:
+            quarantine.reject(Reason.TRUNCATED_INPUT, item.name, lines_read + 1, str(error))
             return
-        yield lines, None
+        if not block:
+            if tail:
+                yield [tail], None
+            return
         if progress is not None:
             progress(item.name, raw.tell() if raw is not None else 0, item.size)
 
 
 def _live_chunks(
-    plan: _Planned, settings: Settings, clock: Clock, options: IngestOptions
+    plan: PlannedInput, settings: Settings, clock: Clock, options: IngestOptions
 ) -> Iterator[LineChunk]:
     stop = options.stop or threading.Event()
     if plan.kind == "tcp":

@@ -2,7 +2,9 @@
 
 Both yield :data:`~seabridge.ais.summary.LineChunk` pairs ``(lines, receive_time_ms)``: the
 complete lines of one read (bytes, without ``\\r\\n`` / ``\\n``; blank lines dropped) and the
-time they arrived, read from the injected :class:`~seabridge.clock.Clock`.
+time they arrived, read from the injected :class:`~seabridge.clock.Clock`. While a feed is
+quiet they yield an empty chunk every ``POLL_S`` (``([], now)``), so a consumer can flush
+what it holds instead of waiting for the next data.
 
 TCP: a byte stream has no message boundaries, so a sentence may arrive split across reads
 (the bug behind M0r13n/pyais#213, where multipart messages were lost). :class:`LineBuffer`
@@ -160,6 +162,7 @@ def _read_tcp(sock: socket.socket, clock: Clock, stop: threading.Event) -> Itera
         try:
             data = sock.recv(_RECV_BYTES)
         except TimeoutError:
+            yield [], clock.now_ms()  # a quiet feed: let the consumer flush what it holds
             continue
         except OSError:
             break
@@ -211,6 +214,7 @@ def _read_udp(sock: socket.socket, clock: Clock, stop: threading.Event) -> Itera
             try:
                 data = sock.recv(_RECV_BYTES)
             except TimeoutError:
+                yield [], clock.now_ms()  # a quiet feed: let the consumer flush what it holds
                 continue
             except OSError as exc:
                 raise SourceError(f"udp listener {sock.getsockname()}: failed ({exc})") from exc

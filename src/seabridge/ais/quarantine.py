@@ -18,6 +18,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
+from seabridge.errors import InputError
+
 __all__ = ["Quarantine", "Reason"]
 
 
@@ -40,6 +42,9 @@ class Reason(StrEnum):
     """An AIS message type that does not exist (payloads whose first six bits exceed 27)."""
     NOT_AIS = "not_ais"
     """A sentence that is not AIS (e.g. $GPRMC in a mixed GPS/AIS log)."""
+    TRUNCATED_INPUT = "truncated_input"
+    """The input ended in a read error (a damaged or cut gzip file): counted once, at the
+    line where reading stopped; the lines before it were read, the next inputs are read."""
     BAD_ROW = "bad_row"
     """A CSV row with missing or unparseable columns."""
     INVALID_MMSI = "invalid_mmsi"
@@ -58,6 +63,23 @@ class Quarantine:
         self.path = path
         self.counts: Counter[str] = Counter()
         self._file: IO[str] | None = None
+
+    def ensure_writable(self) -> None:
+        """Fail now, not halfway through a run, when the quarantine file cannot be written.
+
+        Raises:
+            InputError: the file cannot be created or appended to (names it).
+        """
+        if self.path is None:
+            return
+        existed = self.path.exists()
+        try:
+            with self.path.open("a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise InputError(f"--quarantine {self.path}: cannot write ({exc.strerror})") from exc
+        if not existed:
+            self.path.unlink()
 
     def reject(self, reason: Reason, source: str, line_no: int, raw: bytes | str) -> None:
         """Count one rejected line and write it to the quarantine file."""

@@ -22,11 +22,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from seabridge.ais.ingest import IngestOptions, ingest
+from seabridge.ais.ingest import IngestOptions, ingest, plan_sources
 from seabridge.ais.ingest import Progress as ProgressCallback
 from seabridge.ais.quarantine import Quarantine
 from seabridge.ais.summary import IngestSummary
 from seabridge.cli._app import app, err, out, parse_time_ms, quarantine_path_for, user_errors
+from seabridge.config import Settings
 from seabridge.tracks import TrackStore
 
 FORMAT_HELP = "Input format: auto (detect per file), nmea, dma-csv or noaa-csv."
@@ -89,6 +90,11 @@ def ingest_command(
         help="Where rejected lines go (JSON lines). Default: beside the database, "
         "e.g. tracks.quarantine.jsonl.",
     ),
+    dedup_window_min: float | None = typer.Option(
+        None,
+        "--dedup-window-min",
+        help="De-duplication window in minutes (default: the ingest.dedup_window_min setting).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object only."),
 ) -> None:
     """Decode raw AIS (NMEA 0183 or CSV archives) into the track store.
@@ -99,21 +105,30 @@ def ingest_command(
     start_ms = parse_time_ms(start, "--start")
     quarantine_path = quarantine or quarantine_path_for(db)
     show_progress = not as_json and err.is_terminal
-    with (
-        user_errors(),
-        Quarantine(quarantine_path) as rejected,
-        TrackStore.open(db) as store,
-        _stop_on_interrupt() as stop,
-        _progress(show_progress) as progress,
-    ):
-        options = IngestOptions(fmt=fmt, start_ms=start_ms, stop=stop, progress=progress)
-        summary = ingest(sources, store, rejected, options)
+    with user_errors():
+        # Everything that can be checked is checked before the store is created or touched.
+        plan = plan_sources(sources, fmt)
+        settings = Settings(
+            {} if dedup_window_min is None else {"ingest.dedup_window_min": dedup_window_min}
+        )
+        rejected = Quarantine(quarantine_path)
+        rejected.ensure_writable()
+        with (
+            rejected,
+            TrackStore.open(db, dedup_window_min=settings["ingest.dedup_window_min"]) as store,
+            _stop_on_interrupt() as stop,
+            _progress(show_progress) as progress,
+        ):
+            options = IngestOptions(
+                fmt=fmt, start_ms=start_ms, settings=settings, stop=stop, progress=progress
+            )
+            summary = ingest(plan, store, rejected, options)
     if as_json:
         sys.stdout.write(json.dumps(summary.as_json()) + "\n")
         return
     out.print(_summary_table(summary, db, quarantine_path))
     for name in summary.skipped_files:
-        err.print(f"skipped {name}: not NMEA, DMA or NOAA CSV", markup=False)
+        err.print(f"skipped {name}: not NMEA, DMA or NOAA CSV, or unreadable", markup=False)
     if summary.rejected.get("no_timestamp"):
         err.print(
             f"{summary.rejected['no_timestamp']:,} lines had no time and were quarantined; "
