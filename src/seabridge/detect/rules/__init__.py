@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from seabridge.detect.rules import close_quarters
+from seabridge.detect.rules import close_quarters, zone_entry
 
-__all__ = ["close_quarters"]
+__all__ = ["close_quarters", "zone_entry"]
