@@ -1,14 +1,14 @@
-"""Zone containment of 1M points: one 12 nm geodesic belt, and a whole zone set.
+"""Zone containment of 1M points: one 12 nm geodesic belt, and whole zone sets.
 
 Points: 1,000,000 seeded uniform positions in 25.5-26.2 N, 123-125 E (the Senkaku / Diaoyu
 area). Zones: the 12 nm belt from the eight feature points (ecs-facts.md §1.1), the whole
 built-in ecs pack, and a representative set of 9 zones: that belt, the 12-24 nm ring, a
-7-vertex polygon, a large area-of-interest box and five 500 m circles. Baselines measured in the same run:
-``shapely.contains_xy`` on a fresh (unprepared) polygon and on the prepared one, a per-point
-``Polygon.contains(Point)`` loop on a 10k subsample scaled up, and for the set, one
-``contains_xy`` per zone and an STRtree query of point geometries. Every answer is checked
-against the ``contains_xy`` one. Medians of 7 runs. Target (DESIGN.md): one 12 nm belt,
-1M points, <= 60 ms.
+7-vertex polygon, a large area-of-interest box and five 500 m circles. Baselines measured
+in the same run: ``shapely.contains_xy`` on a fresh (unprepared) polygon and on the
+prepared one, a per-point ``Polygon.contains(Point)`` loop on a 10k subsample scaled up,
+and for the set, one ``contains_xy`` per zone and an STRtree query of point geometries.
+Every answer is checked against the ``contains_xy`` one. Medians of 7 runs. Target
+(DESIGN.md): one 12 nm belt, 1M points, <= 60 ms.
 """
 
 from __future__ import annotations
