@@ -179,9 +179,10 @@ def main() -> None:
     _print(belt_result, set_result, len(zones))
     pack = load_zones(load_pack("ecs"))
     pack.membership(lat[:1], lon[:1])
-    pack_s, (points, _) = _median(lambda: pack.membership(lat, lon))  # type: ignore[misc]
+    pack_s, _ = _median(lambda: pack.membership(lat, lon))
+    pairs = len(pack.membership(lat, lon)[0])
     print(f"  the built-in ecs pack ({len(pack)} zones): membership {pack_s * 1000:.1f} ms,"
-          f" {len(points):,} point-zone pairs")  # fmt: skip
+          f" {pairs:,} point-zone pairs")  # fmt: skip
     OUT.mkdir(exist_ok=True)
     result = {"points": POINTS, "runs": RUNS, "target_s": TARGET_S, "one_belt": belt_result}
     result["whole_set"] = set_result
