@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from pack_builders import copy_ecs, replace_in
 
 from seabridge.errors import PackError
@@ -28,7 +29,12 @@ def test_every_listed_file_exists_and_parses() -> None:
     for key, name in pack.files.items():
         path = pack.file(key)
         assert path.is_file() and path.name == Path(name).name
-        data = pack.read_toml(key) if name.endswith(".toml") else pack.read_json(key)
+        if name.endswith(".toml"):
+            data = pack.read_toml(key)
+        elif name.endswith((".yaml", ".yml")):
+            data = yaml.safe_load(pack.read_text(key))
+        else:
+            data = pack.read_json(key)
         assert data, key
 
 
@@ -79,10 +85,10 @@ def test_missing_file_names_the_file_and_the_files_key(tmp_path: Path) -> None:
 def test_missing_files_key_names_the_manifest_and_the_key() -> None:
     pack = load_pack("ecs")
     with pytest.raises(PackError) as caught:
-        pack.file("rulebook")
+        pack.file("mechanism")
     message = str(caught.value)
-    assert message.startswith(f"{pack.manifest}: [files]: no 'rulebook' entry")
-    assert 'add rulebook = "FILE"' in message
+    assert message.startswith(f"{pack.manifest}: [files]: no 'mechanism' entry")
+    assert 'add mechanism = "FILE"' in message
 
 
 def test_bad_toml_names_the_file_line_and_column(tmp_path: Path) -> None:
@@ -127,8 +133,8 @@ def test_json_must_be_an_object_and_utf8(tmp_path: Path) -> None:
         ('title = "', 'titel = "', r"pack\.toml: pack: missing required key 'title'"),
         (
             "[files]\n",
-            '[files]\nrulebook = "../../etc/passwd"\n',
-            r"files\.rulebook: .* inside the pack",
+            '[files]\nmechanism = "../../etc/passwd"\n',
+            r"files\.mechanism: .* inside the pack",
         ),
         ("[files]", "[file]", r"pack\.toml: missing required key 'files'"),
     ],

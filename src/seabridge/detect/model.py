@@ -37,6 +37,7 @@ __all__ = [
     "RulebookRef",
     "VesselFrame",
     "event_id",
+    "metric_unit",
     "parse_quantity",
     "to_unit",
 ]
@@ -109,6 +110,12 @@ def to_unit(value: object, unit: str) -> float:
     if dimension != target_dimension:
         raise ValueError(f"{value!r} is a {dimension}, expected a {target_dimension} in {unit}")
     return number * factor / target_factor
+
+
+def metric_unit(name: str) -> str:
+    """The unit a metric's name carries: ``cpa_m`` -> m, ``speed_kn`` -> kn; else "count"."""
+    suffix = name.rsplit("_", 1)[-1]
+    return suffix if "_" in name and suffix in DIMENSIONS else "count"
 
 
 @dataclass(frozen=True, slots=True)
