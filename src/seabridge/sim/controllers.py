@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from seabridge.sim.draws import STREAMS, uniform
+from seabridge.sim.draws import STREAMS, uniform4
 from seabridge.sim.motion import State
 from seabridge.sim.shapes import flat_vector_m
 from seabridge.units import MPS_PER_KN
@@ -258,15 +258,10 @@ class Fishing:
         ).reshape(-1, 10)
         self._dirty = False
 
-    def _draw(self, vessels: IDX, count: int) -> F64:
-        """``count`` uniform numbers per vessel, from each vessel's own stream."""
-        base = self._draws[vessels] * 4
-        numbers = np.stack(
-            [
-                uniform(self._seed, self._mmsi[vessels], base + k, STREAMS["fishing"])
-                for k in range(count)
-            ],
-            axis=1,
+    def _draw(self, vessels: IDX) -> F64:
+        """Four uniform numbers per vessel, from each vessel's own stream: shape (n, 4)."""
+        numbers = uniform4(
+            self._seed, self._mmsi[vessels], self._draws[vessels], STREAMS["fishing"]
         )
         self._draws[vessels] += 1
         return numbers
@@ -296,7 +291,7 @@ class Fishing:
     def _new_legs(self, due: IDX, now_s: float) -> None:
         vessels = self._idx[due]
         p = self._params[due]
-        u = self._draw(vessels, 4)
+        u = self._draw(vessels)
         first = np.isnan(self._haul_at[vessels])
         self._haul_at[vessels] = np.where(
             first, now_s + p[:, 4] + u[:, 0] * (p[:, 5] - p[:, 4]), self._haul_at[vessels]

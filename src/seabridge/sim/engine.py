@@ -25,14 +25,20 @@ import shapely
 from numpy.typing import NDArray
 
 from seabridge.sim.controllers import Fishing, FishTask, Hold, HoldTask, RouteFollower, RouteTask
-from seabridge.sim.draws import STREAMS, uniform
+from seabridge.sim.draws import STREAMS, uniform, uniform4
 from seabridge.sim.encode import (
     CS_RADIO,
+    HEADING_NOT_AVAILABLE,
+    PositionBatch,
     encode_message,
+    encode_positions,
+    frame,
     itdma_radio,
-    position_fields,
+    position_dicts,
+    raw_turn,
     sotdma_radio,
     static_fields,
+    static_payload,
     tag_block,
 )
 from seabridge.sim.plan import BaseTask, Plan
@@ -49,6 +55,16 @@ _SNAPSHOT_S = 60
 _PROGRESS_S = 60
 
 
+Fields = dict[str, Any] | tuple[PositionBatch, int]
+"""A message's values: a dict, or a row of a position batch (turned into a dict on demand)."""
+
+
+def _msg_type(fields: Fields) -> int:
+    if isinstance(fields, tuple):
+        return int(fields[0].msg_type[fields[1]])
+    return int(fields["type"])
+
+
 @dataclass(frozen=True, slots=True)
 class Transmission:
     """One AIS message as received by one station: its sentences and the encoded values."""
@@ -58,8 +74,16 @@ class Transmission:
     msg_type: int
     station: str
     sentences: tuple[str, ...]
-    fields: Mapping[str, Any]
+    values: Fields
     duplicate: bool = False
+
+    @property
+    def fields(self) -> Mapping[str, Any]:
+        """Every field as given to pyais's ``encode_dict`` (scaled units: degrees, knots)."""
+        if isinstance(self.values, tuple):
+            batch, row = self.values
+            return position_dicts(batch.row(row))[0]
+        return self.values
 
     def lines(self) -> list[str]:
         """The sentences, each behind its NMEA 4.10 tag block."""
@@ -128,7 +152,7 @@ class _Zones:
 
 
 class _Engine:
-    def __init__(self, plan: Plan, recorder: Recorder) -> None:
+    def __init__(self, plan: Plan, recorder: Recorder, encoder: str) -> None:
         self.plan = plan
         self.state = plan.state
         self.recorder = recorder
@@ -148,8 +172,12 @@ class _Engine:
         self.nominal_ms = np.zeros(size)
         self.last_interval = np.zeros(size)
         self.report_count = np.zeros(size, dtype=np.int64)
-        self.static_next_s = uniform(seed, self.mmsi, 1, STREAMS["station"]) * plan.static_every_s
+        self.static_next_s = uniform(seed, self.mmsi, 1, STREAMS["phase"]) * plan.static_every_s
         self.statics = [static_fields(identity) for identity in self.identities]
+        self._static_cache: dict[int, list[tuple[str, int]]] = {}
+        self.heading_sensor = np.asarray([i.heading_sensor for i in self.identities], np.bool_)
+        self.accuracy = np.asarray([i.accuracy for i in self.identities], dtype=np.int64)
+        self.encoder = encoder
         self.static_seq = 0
         self.zones = _Zones(plan, recorder)
 
@@ -226,7 +254,7 @@ class _Engine:
     def start_schedule(self) -> None:
         """Spread the first reports over each vessel's first interval (random phase)."""
         state = self.state
-        phase = uniform(self.plan.seed, self.mmsi, 0, STREAMS["station"])
+        phase = uniform(self.plan.seed, self.mmsi, 0, STREAMS["phase"])
         first = reporting_interval_s(
             self.class_b, state.sog_kn, state.rot_deg_min, state.nav_status
         )
@@ -245,101 +273,125 @@ class _Engine:
 
     def reports(self, now_s: int) -> list[Transmission]:
         state, plan = self.state, self.plan
-        now_ms = now_s * 1000
+        run_ms = now_s * 1000
         interval = reporting_interval_s(
             self.class_b, state.sog_kn, state.rot_deg_min, state.nav_status
         )
-        due = np.flatnonzero((now_ms >= self.nominal_ms + interval * 1000.0) & ~self.dark)
+        due = np.flatnonzero((run_ms >= self.nominal_ms + interval * 1000.0) & ~self.dark)
         static_due = np.flatnonzero((now_s >= self.static_next_s) & ~self.dark)
         if due.size == 0 and static_due.size == 0:
             return []
         step_ms = interval[due] * 1000.0
-        on_time = now_ms - (self.nominal_ms[due] + step_ms) < 1000.0
-        self.nominal_ms[due] = np.where(on_time, self.nominal_ms[due] + step_ms, now_ms)
-        now_ms += plan.start_ms  # from here on: UNIX time
+        on_time = run_ms - (self.nominal_ms[due] + step_ms) < 1000.0
+        self.nominal_ms[due] = np.where(on_time, self.nominal_ms[due] + step_ms, run_ms)
         changed = (self.last_interval[due] != interval[due]) & (self.report_count[due] > 0)
         self.last_interval[due] = interval[due]
-        out: list[Transmission] = []
-        noise = plan.noise
-        lat, lon = state.lat[due], state.lon[due]
         counters = self.report_count[due]
-        if noise.jitter_m > 0:
-            lat, lon = self._jitter(due, counters, lat, lon)
-        drops = uniform(plan.seed, self.mmsi[due], counters, STREAMS["drop"]) < noise.drop
-        dupes = uniform(plan.seed, self.mmsi[due], counters, STREAMS["duplicate"]) < noise.duplicate
-        near, second = self._stations(due)
-        for k, vessel in enumerate(due.tolist()):
-            self.report_count[vessel] += 1
-            if drops[k]:
-                continue
-            fields = self._position(
-                vessel,
-                now_ms,
-                float(lat[k]),
-                float(lon[k]),
-                int(counters[k]),
-                float(interval[vessel]),
-                bool(changed[k]),
+        self.report_count[due] += 1
+        # One hash per report: [drop, duplicate, jitter radius, jitter angle].
+        draws = uniform4(plan.seed, self.mmsi[due], counters, STREAMS["report"])
+        heard = draws[:, 0] >= plan.noise.drop
+        out: list[Transmission] = []
+        if heard.any():
+            keep = due[heard]
+            draws = draws[heard]
+            batch = self._batch(
+                keep, draws, interval[keep], changed[heard], run_ms, counters[heard]
             )
-            channel = "A" if counters[k] % 2 == 0 else "B"
-            sentences = tuple(encode_message(fields, channel))
-            self._emit(
-                out, now_ms, vessel, fields, sentences, int(near[k]), int(second[k]), bool(dupes[k])
-            )
+            duplicate = draws[:, 1] < plan.noise.duplicate
+            self._emit_positions(out, keep, duplicate, batch, plan.start_ms + run_ms)
         for vessel in static_due.tolist():
             self.static_next_s[vessel] += plan.static_every_s
-            self._statics(out, now_ms, vessel)
+            self._statics(out, plan.start_ms + run_ms, vessel)
         return out
 
-    def _jitter(
-        self, due: NDArray[np.intp], counters: NDArray[np.int64], lat: F64, lon: F64
-    ) -> tuple[F64, F64]:
-        seed, mmsi = self.plan.seed, self.mmsi[due]
-        u1 = uniform(seed, mmsi, counters, STREAMS["jitter_r"])
-        u2 = uniform(seed, mmsi, counters, STREAMS["jitter_lat"])
-        radius = self.plan.noise.jitter_m * np.sqrt(-2.0 * np.log1p(-u1))
-        angle = 2.0 * math.pi * u2
+    def _batch(
+        self,
+        keep: NDArray[np.intp],
+        draws: F64,
+        interval_s: F64,
+        changed: NDArray[np.bool_],
+        run_ms: int,
+        counters: NDArray[np.int64],
+    ) -> PositionBatch:
+        """The raw fields of the position reports of ``keep`` at this tick."""
+        state, plan = self.state, self.plan
+        ts_ms = plan.start_ms + run_ms
+        lat, lon = state.lat[keep], state.lon[keep]
+        if plan.noise.jitter_m > 0:
+            lat, lon = self._jitter(draws, lat, lon)
+        sog, cog = state.sog_kn[keep], state.cog_deg[keep]
+        class_b = self.class_b[keep]
+        sensor = self.heading_sensor[keep]
+        stamps = np.full(keep.size, ts_ms, dtype=np.int64)
+        radio = np.where(
+            class_b,
+            CS_RADIO,
+            np.where(
+                changed,
+                itdma_radio(interval_s),
+                sotdma_radio(counters, stamps, interval_s, min(state.size, 16_383)),
+            ),
+        )
+        turn, rot = raw_turn(state.rot_deg_min[keep], sensor & ~class_b)
+        return PositionBatch(
+            msg_type=np.where(class_b, 18, np.where(changed, 3, 1)).astype(np.int64),
+            mmsi=self.mmsi[keep],
+            status=state.nav_status[keep].astype(np.int64),
+            turn=turn,
+            rot_deg_min=rot,
+            speed=np.minimum(np.round(sog * 10.0), 1022).astype(np.int64),
+            accuracy=self.accuracy[keep],
+            lon=np.round(lon * 600_000.0).astype(np.int64),
+            lat=np.round(lat * 600_000.0).astype(np.int64),
+            course=(np.round(cog * 10.0) % 3600).astype(np.int64),
+            heading=np.where(sensor, np.round(cog) % 360, HEADING_NOT_AVAILABLE).astype(np.int64),
+            second=np.full(keep.size, (ts_ms // 1000) % 60, dtype=np.int64),
+            radio=radio.astype(np.int64),
+            channel=["B" if count % 2 else "A" for count in counters.tolist()],
+        )
+
+    def _emit_positions(
+        self,
+        out: list[Transmission],
+        keep: NDArray[np.intp],
+        duplicate: NDArray[np.bool_],
+        batch: PositionBatch,
+        ts_ms: int,
+    ) -> None:
+        if self.encoder == "pyais":
+            sentences = [
+                encode_message(fields, channel)[0]
+                for fields, channel in zip(position_dicts(batch), batch.channel, strict=True)
+            ]
+        else:
+            sentences = encode_positions(batch)
+        near, second = self._stations(keep)
+        for row, vessel in enumerate(keep.tolist()):
+            self._emit(
+                out,
+                ts_ms,
+                vessel,
+                (batch, row),
+                (sentences[row],),
+                int(near[row]),
+                int(second[row]),
+                bool(duplicate[row]),
+            )
+
+    def _jitter(self, draws: F64, lat: F64, lon: F64) -> tuple[F64, F64]:
+        """Gaussian position noise (Box-Muller on two of the report's draws)."""
+        radius = self.plan.noise.jitter_m * np.sqrt(-2.0 * np.log1p(-draws[:, 2]))
+        angle = 2.0 * math.pi * draws[:, 3]
         per_lat, per_lon = m_per_deg(lat)
         return lat + radius * np.cos(angle) / per_lat, lon + radius * np.sin(angle) / per_lon
-
-    def _position(
-        self,
-        vessel: int,
-        now_ms: int,
-        lat: float,
-        lon: float,
-        count: int,
-        interval_s: float,
-        changed: bool,
-    ) -> dict[str, Any]:
-        state = self.state
-        identity = self.identities[vessel]
-        if identity.class_b:
-            msg_type, radio = 18, CS_RADIO
-        elif changed:
-            msg_type, radio = 3, itdma_radio(interval_s)
-        else:
-            msg_type = 1
-            radio = sotdma_radio(count, now_ms, interval_s, min(self.state.size, 16_383))
-        return position_fields(
-            identity,
-            msg_type=msg_type,
-            lat=lat,
-            lon=lon,
-            sog_kn=float(state.sog_kn[vessel]),
-            cog_deg=float(state.cog_deg[vessel]),
-            rot_deg_min=float(state.rot_deg_min[vessel]),
-            nav_status=int(state.nav_status[vessel]),
-            second=(now_ms // 1000) % 60,
-            radio=radio,
-        )
 
     def _emit(
         self,
         out: list[Transmission],
-        now_ms: int,
+        ts_ms: int,
         vessel: int,
-        fields: dict[str, Any],
+        fields: Fields,
         sentences: tuple[str, ...],
         near: int,
         second: int,
@@ -347,39 +399,43 @@ class _Engine:
     ) -> None:
         stations = self.plan.station_ids
         mmsi = int(self.mmsi[vessel])
-        msg_type = int(fields["type"])
-        out.append(Transmission(now_ms, mmsi, msg_type, stations[near], sentences, fields))
+        msg_type = _msg_type(fields)
+        out.append(Transmission(ts_ms, mmsi, msg_type, stations[near], sentences, fields))
         if duplicate and second != near:
             out.append(
-                Transmission(now_ms, mmsi, msg_type, stations[second], sentences, fields, True)
+                Transmission(ts_ms, mmsi, msg_type, stations[second], sentences, fields, True)
             )
         emitted = self.recorder.emissions.get(vessel)
-        run_ms = now_ms - self.plan.start_ms
+        run_ms = ts_ms - self.plan.start_ms
         if emitted is not None and (not emitted or emitted[-1] != run_ms):
             emitted.append(run_ms)
 
-    def _statics(self, out: list[Transmission], now_ms: int, vessel: int) -> None:
+    def _statics(self, out: list[Transmission], ts_ms: int, vessel: int) -> None:
         plan = self.plan
         count = int(self.report_count[vessel])
-        drop = (
-            uniform(plan.seed, self.mmsi[vessel], count, STREAMS["drop"] + 16)[0] < plan.noise.drop
-        )
-        if drop:
+        draws = uniform4(plan.seed, self.mmsi[vessel], count, STREAMS["static"])[0]
+        if draws[0] < plan.noise.drop:
             return
         near, second = self._stations(np.asarray([vessel], dtype=np.intp))
-        for fields in self.statics[vessel]:
+        duplicate = bool(draws[1] < plan.noise.duplicate)
+        channel = "B" if count % 2 else "A"
+        for fields, payload in zip(
+            self.statics[vessel], self._static_payloads(vessel), strict=True
+        ):
             seq_id = None
             if fields["type"] == 5:
                 seq_id = self.static_seq % 10
                 self.static_seq += 1
-            sentences = tuple(encode_message(fields, "B" if count % 2 else "A", seq_id))
-            duplicate = bool(
-                uniform(plan.seed, self.mmsi[vessel], count, STREAMS["duplicate"] + 16)[0]
-                < plan.noise.duplicate
-            )
+            sentences = tuple(frame(payload, channel, seq_id))
             self._emit(
-                out, now_ms, vessel, fields, sentences, int(near[0]), int(second[0]), duplicate
+                out, ts_ms, vessel, fields, sentences, int(near[0]), int(second[0]), duplicate
             )
+
+    def _static_payloads(self, vessel: int) -> list[tuple[str, int]]:
+        """The armoured payloads of a vessel's static messages, encoded once by pyais."""
+        if vessel not in self._static_cache:
+            self._static_cache[vessel] = [static_payload(f) for f in self.statics[vessel]]
+        return self._static_cache[vessel]
 
     # -- truth ---------------------------------------------------------------------------
 
@@ -410,13 +466,16 @@ def tracked_vessels(plan: Plan) -> NDArray[np.intp]:
 
 
 def run_plan(
-    plan: Plan, recorder: Recorder | None = None, progress: Progress | None = None
+    plan: Plan,
+    recorder: Recorder | None = None,
+    progress: Progress | None = None,
+    encoder: str = "fast",
 ) -> Iterator[Transmission]:
     """Run a plan, yielding every transmission in time order; fills ``recorder``."""
     recorder = recorder if recorder is not None else Recorder(tracked_vessels(plan))
     for vessel in recorder.tracked.tolist():
         recorder.emissions[vessel] = []
-    engine = _Engine(plan, recorder)
+    engine = _Engine(plan, recorder, encoder)
     total = math.ceil(plan.duration_s)
     for now_s in range(total):
         engine.steer(now_s)

@@ -39,7 +39,6 @@ __all__ = [
 
 F64 = NDArray[np.float64]
 TURNING_DEG_MIN = 10.0
-_ANCHORED_OR_MOORED = (1, 5)
 
 
 def reporting_interval_s(
@@ -50,7 +49,7 @@ def reporting_interval_s(
 ) -> F64:
     """The reporting interval in seconds for each vessel's current state (tables above)."""
     turning = np.abs(rot_deg_min) >= TURNING_DEG_MIN
-    moored = np.isin(nav_status, _ANCHORED_OR_MOORED) & (sog_kn <= 3.0)
+    moored = ((nav_status == 1) | (nav_status == 5)) & (sog_kn <= 3.0)
     class_a = np.select(
         [moored, sog_kn > 23.0, sog_kn > 14.0, turning],
         [180.0, 2.0, np.where(turning, 2.0, 6.0), 10.0 / 3.0],

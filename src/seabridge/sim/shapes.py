@@ -182,8 +182,9 @@ def cells_in(geometry: Polygon | MultiPolygon, cell_m: float) -> tuple[F64, F64,
     plane = plane_for(geometry)
     flat = to_plane(geometry, plane)
     xmin, ymin, xmax, ymax = flat.bounds
-    xs = np.arange(xmin, xmax - cell_m + 1e-6, cell_m)
-    ys = np.arange(ymin, ymax - cell_m + 1e-6, cell_m)
+    # Centre the grid in the bounds, so a circle or box a little over a cell wide holds one.
+    xs = np.arange(xmin + ((xmax - xmin) % cell_m) / 2, xmax - cell_m + 1e-6, cell_m)
+    ys = np.arange(ymin + ((ymax - ymin) % cell_m) / 2, ymax - cell_m + 1e-6, cell_m)
     if xs.size == 0 or ys.size == 0:
         empty = np.empty(0)
         return empty, empty, empty, empty
