@@ -12,7 +12,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seabridge.ais.mid import flag_for_mmsi, flags_for_mmsis, mid_for_mmsi, mid_table
+from seabridge.ais.mid import (
+    MMSI_MAX,
+    MMSI_MIN,
+    flag_for_mmsi,
+    flags_for_mmsis,
+    is_valid_mmsi,
+    mid_for_mmsi,
+    mid_table,
+    valid_mmsi_mask,
+)
 
 
 def _raw_rows() -> list[dict[str, str]]:
@@ -153,8 +162,79 @@ _station_forms = st.one_of(
 )
 
 
+def _oracle_mid(mmsi: int) -> int | None:
+    """ITU-R M.585 forms read off the nine-digit string, independently of the module's table."""
+    if not 0 <= mmsi <= 999_999_999:
+        return None
+    digits = f"{mmsi:09d}"
+    if digits[0] in "234567":
+        return int(digits[0:3])
+    if digits.startswith("00"):
+        return int(digits[2:5])
+    if digits.startswith("0"):
+        return int(digits[1:4])
+    if digits.startswith("111"):
+        return int(digits[3:6])
+    if digits.startswith("8"):
+        return int(digits[1:4])
+    if digits.startswith(("98", "99")):
+        return int(digits[2:5])
+    return None
+
+
 @settings(deadline=None)  # the first example loads the table
 @given(st.lists(_station_forms, max_size=50))
-def test_vectorized_matches_scalar(mmsis: list[int]) -> None:
-    array = np.array(mmsis, dtype=np.uint32)
-    assert flags_for_mmsis(array).to_pylist() == [flag_for_mmsi(m) for m in mmsis]
+def test_scalar_and_vectorized_match_an_oracle(mmsis: list[int]) -> None:
+    table = mid_table()
+    expected_mids = [_oracle_mid(m) for m in mmsis]
+    expected = [
+        None if mid is None or mid not in table else table[mid].iso2 for mid in expected_mids
+    ]
+    assert [mid_for_mmsi(m) for m in mmsis] == expected_mids
+    assert [flag_for_mmsi(m) for m in mmsis] == expected
+    assert flags_for_mmsis(np.array(mmsis, dtype=np.uint32)).to_pylist() == expected
+
+
+@pytest.mark.parametrize(
+    ("mmsi", "valid"),
+    [
+        (0, False),
+        (1, False),
+        (999_999, False),
+        (1_000_000, False),
+        (2_009_999, False),  # 002009999: coast station with MID 200, never allocated
+        (2_010_000, True),  # 002010000: the smallest coast station with MID 201
+        (2_190_064, True),  # DMA's coast station 002190064, zeros dropped
+        (20_100_000, True),  # group 020100000
+        (111_431_001, True),  # SAR aircraft, JP
+        (431_000_001, True),
+        (970_123_456, True),  # AIS-SART: no MID, still a valid identity
+        (999_999_999, True),
+        (1_000_000_000, False),
+        (1_073_741_823, False),  # the largest 30-bit value an AIS message can carry
+        (-1, False),
+    ],
+)
+def test_valid_mmsi_rule(mmsi: int, valid: bool) -> None:
+    assert is_valid_mmsi(mmsi) is valid
+    assert valid_mmsi_mask(np.array([mmsi], dtype=np.int64)).tolist() == [valid]
+    if mmsi >= 0:
+        assert valid_mmsi_mask(np.array([mmsi], dtype=np.uint32)).tolist() == [valid]
+
+
+def test_valid_mmsi_bounds_follow_from_the_station_forms() -> None:
+    # The lowest allocated MID in the table, in the coast-station form 00MIDxxxx.
+    assert min(mid_table()) * 10_000 == MMSI_MIN
+    assert MMSI_MAX == 10**9 - 1
+
+
+@given(st.lists(st.integers(-(2**40), 2**40), max_size=50))
+def test_valid_mmsi_mask_matches_scalar(mmsis: list[int]) -> None:
+    mask = valid_mmsi_mask(np.array(mmsis, dtype=np.int64))
+    assert mask.dtype == np.bool_ and mask.tolist() == [is_valid_mmsi(m) for m in mmsis]
+
+
+def test_valid_mmsi_mask_empty_and_shape() -> None:
+    assert valid_mmsi_mask(np.array([], dtype=np.uint32)).shape == (0,)
+    grid = np.array([[0, 431000001], [2_010_000, 2_009_999]], dtype=np.uint32)
+    assert valid_mmsi_mask(grid).tolist() == [[False, True], [True, False]]

@@ -16,12 +16,25 @@ handheld VHF with DSC and GNSS             8MIDxxxxx    2-4
 =========================================  ===========  ==============
 
 Any other form (e.g. the AIS-SART / MOB / EPIRB-AIS ranges 970-974, which carry no MID) and
-any MID the ITU has not allocated give ``None``. The table itself is the data file
+any MID the ITU has not allocated give ``None``. The forms are declared once, in ``_FORMS``;
+the scalar and vectorized lookups both read that table. The MID table itself is the data file
 ``seabridge/data/mid.csv`` (source and choices in ``seabridge/data/README.md``), read once.
 
-This module only maps numbers to ISO 3166-1 alpha-2 codes; it must not judge whether an
-MMSI is plausible for a vessel (that is the caller's business) and it never raises on a
-bad MMSI.
+Valid MMSI (:func:`valid_mmsi_mask`, :func:`is_valid_mmsi`): the one rule both ingest paths
+(NMEA and CSV) apply before storing a record. An MMSI is valid when
+``2_010_000 <= mmsi <= 999_999_999``. The upper bound is the largest nine-digit number (the AIS
+field has 30 bits, so a decoder can return up to 1,073,741,823). The lower bound is the
+smallest number any station form above can take with an allocatable MID (MIDs start at 201):
+a coast station ``00MIDxxxx`` with MID 201 is 002010000, a group ``0MIDxxxxx`` is at least
+20,100,000 and a ship at least 201,000,000. Exporters drop leading zeros, so 2,190,064 (DMA's
+coast station 002190064) is valid, while 0, one-digit "test" MMSIs and other short numbers
+are not a nine-digit identity with leading zeros of any kind and are rejected. The rule is
+deliberately only a range: numbers inside it that fit no form (e.g. 1xxxxxxxx other than
+SAR aircraft) are kept, since real transponders send them and they still identify a station.
+
+This module maps numbers to ISO 3166-1 alpha-2 codes and holds the range rule above; it must
+not judge anything else about an MMSI (that is the caller's business), and it never raises on
+a bad MMSI.
 """
 
 from __future__ import annotations
@@ -37,15 +50,35 @@ import numpy.typing as npt
 import pyarrow as pa
 
 __all__ = [
+    "MMSI_MAX",
+    "MMSI_MIN",
     "MidEntry",
     "flag_for_mmsi",
     "flags_for_mmsis",
+    "is_valid_mmsi",
     "mid_for_mmsi",
     "mid_table",
+    "valid_mmsi_mask",
 ]
 
 _MID_CSV = "data/mid.csv"
 _NO_CODE = -1
+
+#: The smallest valid MMSI: coast station 002010000 (``00MIDxxxx``, lowest MID 201).
+MMSI_MIN = 2_010_000
+#: The largest valid MMSI: nine digits.
+MMSI_MAX = 999_999_999
+
+# Station forms of ITU-R M.585-9 annex 1 that carry a MID: (first, last, divisor), and the
+# MID is ``mmsi // divisor % 1000``. The ranges do not overlap.
+_FORMS: tuple[tuple[int, int, int], ...] = (
+    (200_000_000, 799_999_999, 1_000_000),  # ship station: MIDxxxxxx
+    (0, 9_999_999, 10_000),  # coast station: 00MIDxxxx
+    (10_000_000, 99_999_999, 100_000),  # group of ship stations: 0MIDxxxxx
+    (111_000_000, 111_999_999, 1_000),  # SAR aircraft: 111MIDxxx
+    (800_000_000, 899_999_999, 100_000),  # handheld VHF: 8MIDxxxxx
+    (980_000_000, 999_999_999, 10_000),  # craft of a parent ship 98MIDxxxx, AtoN 99MIDxxxx
+)
 
 
 class MidEntry(NamedTuple):
@@ -92,20 +125,9 @@ def mid_for_mmsi(mmsi: int) -> int | None:
     The digits are returned whether or not the ITU has allocated them; ``None`` means the
     MMSI is out of range or of a form that carries no MID.
     """
-    if not 0 <= mmsi <= 999_999_999:
-        return None
-    if 200_000_000 <= mmsi < 800_000_000:  # ship: MIDxxxxxx
-        return mmsi // 1_000_000
-    if mmsi < 10_000_000:  # coast station: 00MIDxxxx
-        return mmsi // 10_000
-    if mmsi < 100_000_000:  # group: 0MIDxxxxx
-        return mmsi // 100_000
-    if 111_000_000 <= mmsi < 112_000_000:  # SAR aircraft: 111MIDxxx
-        return mmsi // 1_000 % 1000
-    if 800_000_000 <= mmsi < 900_000_000:  # handheld VHF: 8MIDxxxxx
-        return mmsi // 100_000 % 1000
-    if mmsi >= 980_000_000:  # craft of a parent ship 98MIDxxxx, AtoN 99MIDxxxx
-        return mmsi // 10_000 % 1000
+    for first, last, divisor in _FORMS:
+        if first <= mmsi <= last:
+            return mmsi // divisor % 1000
     return None
 
 
@@ -122,24 +144,9 @@ def flag_for_mmsi(mmsi: int) -> str | None:
 
 
 def _mids(mmsis: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Vectorized :func:`mid_for_mmsi`; -1 where there is no MID."""
-    m = mmsis
-    conditions = [
-        (m >= 200_000_000) & (m < 800_000_000),
-        (m >= 0) & (m < 10_000_000),
-        (m >= 10_000_000) & (m < 100_000_000),
-        (m >= 111_000_000) & (m < 112_000_000),
-        (m >= 800_000_000) & (m < 900_000_000),
-        (m >= 980_000_000) & (m <= 999_999_999),
-    ]
-    choices = [
-        m // 1_000_000,
-        m // 10_000,
-        m // 100_000,
-        m // 1_000 % 1000,
-        m // 100_000 % 1000,
-        m // 10_000 % 1000,
-    ]
+    """Vectorized :func:`mid_for_mmsi` over the same ``_FORMS``; -1 where there is no MID."""
+    conditions = [(mmsis >= first) & (mmsis <= last) for first, last, _ in _FORMS]
+    choices = [mmsis // divisor % 1000 for _, _, divisor in _FORMS]
     selected: npt.NDArray[np.int64] = np.select(conditions, choices, default=-1)
     return selected
 
@@ -160,3 +167,22 @@ def flags_for_mmsis(mmsis: npt.NDArray[np.integer[Any]]) -> pa.StringArray:
     indices = pa.array(index, pa.int16(), mask=index == _NO_CODE)
     result: pa.StringArray = lookup.codes.take(indices)
     return result
+
+
+def valid_mmsi_mask(mmsis: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.bool_]:
+    """True where an MMSI is valid: ``MMSI_MIN <= mmsi <= MMSI_MAX`` (see the module docstring).
+
+    Args:
+        mmsis: MMSIs as a numpy integer array of any integer dtype (signed or not).
+
+    Returns:
+        A boolean array of the same shape.
+    """
+    values = np.asarray(mmsis)
+    valid: npt.NDArray[np.bool_] = (values >= MMSI_MIN) & (values <= MMSI_MAX)
+    return valid
+
+
+def is_valid_mmsi(mmsi: int) -> bool:
+    """Scalar :func:`valid_mmsi_mask`: whether ``MMSI_MIN <= mmsi <= MMSI_MAX``."""
+    return MMSI_MIN <= mmsi <= MMSI_MAX
