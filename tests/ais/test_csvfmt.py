@@ -18,8 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seabridge.ais import csvfmt
+from seabridge.ais import _csvlines
 from seabridge.ais.csvfmt import read_csv_archive, sniff_csv_format
+from seabridge.ais.mid import is_valid_mmsi
 from seabridge.ais.quarantine import Quarantine
 from seabridge.ais.records import POSITION_SCHEMA, STATIC_SCHEMA
 from seabridge.ais.summary import IngestSummary
@@ -249,7 +250,8 @@ def test_dma_values_round_trip(tmp_path: Path) -> None:
     ]
     assert (result.summary.lines, result.summary.messages) == (4, 4)
     assert (result.summary.positions, result.summary.statics) == (3, 1)
-    assert result.summary.types == {1: 2, 18: 1, 4: 1}
+    # the lat-91 row is counted as what it is, a type 5 message from a Class A station
+    assert result.summary.types == {1: 1, 5: 1, 18: 1, 4: 1}
 
 
 @pytest.mark.parametrize(
@@ -386,7 +388,10 @@ def test_bad_rows_are_quarantined_with_line_numbers(tmp_path: Path) -> None:
         utc(2025, 1, 1),
         utc(2025, 1, 1, 0, 0, 3),
     ]
-    assert result.summary.lines == 14 and result.summary.messages == 14  # not the blank line
+    # 14 data rows (not the blank line); messages are the rows that parsed: 2 and 16, and
+    # 9-11, whose positions are unusable, as a decoded NMEA message with such a position is
+    assert (result.summary.lines, result.summary.messages) == (14, 5)
+    assert sum(result.summary.types.values()) == result.summary.messages
     assert result.summary.rejected == {
         "bad_row": 6,
         "no_timestamp": 1,
@@ -395,6 +400,34 @@ def test_bad_rows_are_quarantined_with_line_numbers(tmp_path: Path) -> None:
     }
     # invalid positions still carry the vessel's static data (one record: it never changes)
     assert result.statics.num_rows == 1
+
+
+@pytest.mark.parametrize(
+    ("mmsi", "valid"),
+    [
+        ("0", False),
+        ("1", False),
+        ("999999", False),
+        ("2009999", False),  # 002009999: a coast station with MID 200, which is never allocated
+        ("2010000", True),  # 002010000: the smallest coast station MMSI (MID 201)
+        ("2190064", True),  # DMA writes coast station 002190064 without its zeros
+        ("002190064", True),
+        ("111431001", True),  # SAR aircraft
+        ("999999999", True),
+        ("1000000000", False),
+        ("12345678901", False),
+        ("-1", False),
+        ("4.31e8", False),
+    ],
+)
+def test_mmsi_rule_is_the_shared_one(tmp_path: Path, mmsi: str, valid: bool) -> None:
+    path = write(tmp_path / "m.csv", [NOAA_2025_HEADER, noaa_2025_row(mmsi=mmsi)])
+    result = read(path, "noaa-csv", tmp_path)
+    assert result.rejected("invalid_mmsi") == ([] if valid else [2])
+    assert result.positions.num_rows == int(valid)
+    assert result.summary.messages == int(valid)
+    if valid:
+        assert is_valid_mmsi(result.positions.column("mmsi")[0].as_py())
 
 
 def test_odd_bytes_take_the_line_by_line_path(tmp_path: Path) -> None:
@@ -418,7 +451,7 @@ def test_line_by_line_path_agrees_with_the_fast_path(
     path = write(tmp_path / "same.csv", lines)
     fast = read(path, "dma-csv", tmp_path)
     # the fallback is private; forcing it is the only way to compare the two parsers
-    monkeypatch.setattr(csvfmt, "_parse_fast", lambda *args: False)
+    monkeypatch.setattr(_csvlines, "_parse_fast", lambda *args: False)
     slow = read(path, "dma-csv", tmp_path)
     assert fast.rejects == slow.rejects and len(fast.rejects) == 3
     assert fast.positions.equals(slow.positions) and fast.statics.equals(slow.statics)
@@ -484,7 +517,11 @@ def test_every_line_is_accounted_for(tmp_path: Path, rows: list[tuple[bool, str,
     expected_bad = [n + 2 for n, (ok, _, _) in enumerate(rows) if not ok]
     assert sorted(int(str(r["line"])) for r in result.rejects) == expected_bad
     assert result.positions.num_rows == len(rows) - len(expected_bad)
-    assert result.summary.messages == len(rows)
+    assert result.summary.lines == len(rows)
+    # a rejected row is not a message, unless it parsed and only its position is unusable
+    unparsed = [r for r in result.rejects if r["reason"] != "invalid_position"]
+    assert result.summary.messages == len(rows) - len(unparsed)
+    assert sum(result.summary.types.values()) == result.summary.messages
 
 
 # --- unusable files ---------------------------------------------------------------------
