@@ -165,7 +165,7 @@ def test_jsonl_output(tmp_path: Path) -> None:
         "callsign": None,
         "imo": None,
         "ship_type": None,
-        "flag": None,
+        "flag": "CN",  # no static report: the flag comes from the MMSI's MID
         "last_seen": "2024-05-01T12:00:02Z",
     }
 

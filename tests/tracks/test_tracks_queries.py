@@ -259,3 +259,45 @@ def test_vessels_take_latest_non_null_static_fields(tmp_path: Path) -> None:
     assert int(rows[1002]["last_seen"].timestamp() * 1000) == T0_MS + 5_000
     assert rows[1003]["name"] is None
     assert int(rows[1003]["last_seen"].timestamp() * 1000) == int(p["ts"][p["mmsi"] == 1003].max())
+
+
+def test_vessels_without_a_static_flag_get_it_from_the_mmsi(tmp_path: Path) -> None:
+    mmsis = [431000001, 111431001, 2190064, 992351001, 970123456, 412000001, 413000001]
+    positions = positions_table(len(mmsis), seed=22, span_s=60)
+    positions = positions.set_column(
+        positions.schema.get_field_index("mmsi"),
+        POSITION_SCHEMA.field("mmsi"),
+        pa.array(mmsis, pa.uint32()),
+    )
+    statics = statics_table(
+        [
+            # A static report whose flag is null (a store written before flags were kept).
+            {"mmsi": 412000001, "ts": T0_MS, "msg_type": 5, "name": "NO FLAG"},
+            # A static report's own flag wins over the MID.
+            {"mmsi": 413000001, "ts": T0_MS, "msg_type": 5, "flag": "HK"},
+        ]
+    )
+    with TrackStore.open(tmp_path / "t.duckdb") as store:
+        store.append_positions(positions)
+        store.append_statics(statics)
+        vessels = store.vessels()
+    assert vessels.schema == VESSEL_SCHEMA
+    flags = dict(zip(vessels["mmsi"].to_pylist(), vessels["flag"].to_pylist(), strict=True))
+    assert flags == {
+        2190064: "DK",  # coast station 002190064
+        111431001: "JP",  # SAR aircraft 111MIDxxx
+        412000001: "CN",
+        413000001: "HK",
+        431000001: "JP",
+        970123456: None,  # AIS-SART: no MID
+        992351001: "GB",  # AtoN 99MIDxxxx
+    }
+
+
+@pytest.mark.parametrize("mmsi", [0, -5, 1_000_000_000, 2**40, [431000007, 0]])
+def test_mmsi_outside_the_nine_digits_is_an_input_error(
+    loaded: tuple[TrackStore, Any], mmsi: Any
+) -> None:
+    store, _ = loaded
+    with pytest.raises(InputError, match=r"MMSI -?\d+ is out of range.*1 to 999999999"):
+        store.positions(mmsi=mmsi)

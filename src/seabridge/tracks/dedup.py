@@ -1,12 +1,15 @@
 """Bounded-window de-duplication of reports heard by several receivers.
 
 The same AIS report is often received by several stations. Positions are duplicates when
-``(mmsi, ts, lat, lon, msg_type)`` are equal; statics when every column but ``source`` is.
-A report is a duplicate when an identical report is in the same batch, or was stored before
-and its ``ts`` is within the window of the newest ``ts`` stored before this batch. Only keys
-with ``ts >= newest ts - window`` are remembered, so memory is bounded by the traffic of one
-window, never by all history. Consequently a twin that arrives after the store's data time has
-moved more than one window past it is stored again; that is intended.
+``(mmsi, ts, lat, lon, msg_type)`` are equal (:data:`POSITION_KEY`); statics when every
+column but ``source`` is (:data:`STATIC_KEY`). A report is a duplicate when an identical
+report is in the same batch, or was stored before. This module answers the second question
+for reports whose ``ts`` is within the window of the newest ``ts`` stored before this batch:
+only keys with ``ts >= newest ts - window`` are remembered, so memory is bounded by the
+traffic of one window, never by all history. Reports older than that (a second receiver's
+day ingested after the first's, a re-ingested file) are the store's to look up in the
+database (:func:`seabridge.tracks.queries.stored_matches`), by :meth:`PositionDedup.cutoff_ms`
+and :meth:`StaticDedup.cutoff_ms`.
 
 Positions are matched through a 64-bit hash of the key held in a sorted numpy array, and every
 hash hit is confirmed by comparing the key columns themselves, so a hash collision can at worst
@@ -25,9 +28,23 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["PositionDedup", "PositionKeys", "StaticDedup"]
+from seabridge.ais.records import STATIC_SCHEMA
+
+__all__ = [
+    "POSITION_KEY",
+    "STATIC_KEY",
+    "PositionDedup",
+    "PositionKeys",
+    "StaticDedup",
+    "static_keys",
+]
 
 BoolArray = npt.NDArray[np.bool_]
+
+#: The columns that make two positions the same report.
+POSITION_KEY = ("mmsi", "ts", "lat", "lon", "msg_type")
+#: The columns that make two static reports the same: all but ``source``.
+STATIC_KEY = tuple(name for name in STATIC_SCHEMA.names if name != "source")
 U64 = npt.NDArray[np.uint64]
 
 # splitmix64 finaliser constants (Steele, Lea, Flood: "Fast splittable pseudorandom number
@@ -210,15 +227,20 @@ class StaticDedup:
     def __len__(self) -> int:
         return len(self._ts_ms)
 
+    def cutoff_ms(self) -> int | None:
+        """The oldest ``ts`` still inside the window, or None before anything is stored."""
+        return None if self.newest_ms is None else self.newest_ms - self.window_ms
+
     def duplicates(self, keys: pa.Array, ts_ms: npt.NDArray[np.int64]) -> BoolArray:
         """True for each row that is a duplicate (of an earlier row or a remembered key)."""
         dup = np.ones(len(ts_ms), dtype=np.bool_)
         codes = pc.dictionary_encode(keys).indices.to_numpy()
         dup[np.unique(codes, return_index=True)[1]] = False
-        if self.newest_ms is None or not len(self._ts_ms):
+        cutoff = self.cutoff_ms()
+        if cutoff is None or not len(self._ts_ms):
             return dup
         seen: BoolArray = pc.is_in(keys, value_set=self._keys).to_numpy(zero_copy_only=False)
-        return dup | (seen & (ts_ms >= self.newest_ms - self.window_ms))
+        return dup | (seen & (ts_ms >= cutoff))
 
     def remember(self, keys: pa.Array, ts_ms: npt.NDArray[np.int64]) -> None:
         """Add the keys of stored rows inside the (advanced) window; forget older ones."""

@@ -8,7 +8,8 @@ writes a query result: in CSV, JSONL and GeoJSON times are ISO 8601 UTC strings
 integers, and "not available" (NaN, null, ``nav_status`` -1) is JSON null or an empty CSV field.
 Position tables are written with the query output columns
 (:data:`~seabridge.tracks.schema.OUTPUT_COLUMNS`; ``source`` stays internal), other tables with
-all their columns. This module writes files; it must not change the store.
+all their columns. A path that cannot be written is an :class:`~seabridge.errors.InputError`
+naming it. This module writes files; it must not change the store.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from seabridge.ais.records import POSITION_SCHEMA, TS_TYPE
-from seabridge.errors import InputError, StoreError
+from seabridge.errors import InputError
 from seabridge.tracks.geojson import feature_collection
-from seabridge.tracks.queries import select_positions
+from seabridge.tracks.queries import position_span, select_positions
 from seabridge.tracks.schema import OUTPUT_COLUMNS
 from seabridge.units import S_PER_DAY, ms_to_datetime
 
@@ -52,38 +53,37 @@ class ParquetExport:
     files: tuple[Path, ...]
 
 
+def _unwritable(path: Path, exc: OSError) -> InputError:
+    reason = exc.strerror or str(exc)
+    return InputError(f"{path}: cannot write here ({reason}); choose a writable path")
+
+
 def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: not a directory; give a directory for the Parquet dataset")
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not overwrite:
-            raise InputError(
-                f"{out_dir}: directory is not empty; choose an empty or new directory, or "
-                "overwrite (replaces its day=YYYY-MM-DD partitions)"
-            )
-        for partition in out_dir.glob("day=*"):
-            if partition.is_dir():
-                shutil.rmtree(partition)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        if out_dir.exists() and any(out_dir.iterdir()):
+            if not overwrite:
+                raise InputError(
+                    f"{out_dir}: directory is not empty; choose an empty or new directory, or "
+                    "pass --overwrite to replace its day=YYYY-MM-DD partitions"
+                )
+            for partition in out_dir.glob("day=*"):
+                if partition.is_dir():
+                    shutil.rmtree(partition)
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(out_dir, exc) from exc
 
 
 def _days(
     con: duckdb.DuckDBPyConnection, start_ms: int | None, end_ms: int | None
 ) -> Iterator[tuple[int, int]]:
     """``[start, end)`` of each UTC day between the first and last stored position in range."""
-    terms, params = [], []
-    if start_ms is not None:
-        terms.append("ts >= ?")
-        params.append(ms_to_datetime(start_ms))
-    if end_ms is not None:
-        terms.append("ts < ?")
-        params.append(ms_to_datetime(end_ms))
-    where = f" WHERE {' AND '.join(terms)}" if terms else ""
-    sql = f"SELECT epoch_ms(min(ts)), epoch_ms(max(ts)) FROM positions{where}"
-    row = con.sql(sql, params=params).fetchall()[0]
-    if row[0] is None:
+    span = position_span(con, start_ms, end_ms)
+    if span is None:
         return
-    first_day, last_day = int(row[0]) // _MS_PER_DAY, int(row[1]) // _MS_PER_DAY
+    first_day, last_day = span[0] // _MS_PER_DAY, span[1] // _MS_PER_DAY
     for day in range(first_day, last_day + 1):
         day_start, day_end = day * _MS_PER_DAY, (day + 1) * _MS_PER_DAY
         lo = day_start if start_ms is None else max(day_start, start_ms)
@@ -105,8 +105,8 @@ def export_parquet(
     sorting metadata per row group. Days without positions get no partition.
 
     Raises:
-        InputError: ``out_dir`` is a file, or is not empty and ``overwrite`` is False.
-        StoreError: a file cannot be written.
+        InputError: ``out_dir`` is a file, is not empty and ``overwrite`` is False, or cannot
+            be written (the message names the path).
     """
     _prepare_out_dir(out_dir, overwrite)
     files: list[Path] = []
@@ -130,8 +130,8 @@ def export_parquet(
                 sorting_columns=[pq.SortingColumn(0), pq.SortingColumn(1)],
             )
             partial.replace(target)
-        except OSError as exc:
-            raise StoreError(f"{target}: cannot write the Parquet partition ({exc})") from exc
+        except OSError as exc:  # pyarrow's IO errors are OSErrors too
+            raise _unwritable(target, exc) from exc
         files.append(target)
         rows += table.num_rows
     return ParquetExport(rows, tuple(files))
@@ -173,7 +173,10 @@ def _write_text(text: str | bytes, out: Path | TextIO) -> None:
     if isinstance(text, bytes):
         text = text.decode("utf-8")
     if isinstance(out, Path):
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise _unwritable(out, exc) from exc
     else:
         out.write(text)
 
@@ -202,12 +205,16 @@ def write_table(
         geometry: for GeoJSON, one Point per position or one LineString per vessel.
 
     Raises:
-        InputError: unknown format, parquet to a text stream, or GeoJSON without lat/lon.
+        InputError: unknown format, parquet to a text stream, GeoJSON without lat/lon, or a
+            path that cannot be written (the message names it).
     """
     if fmt == "parquet":
         if not isinstance(out, Path):
             raise InputError("parquet output is binary: give a file path, not a text stream")
-        pq.write_table(table, out, compression="zstd", write_statistics=True)
+        try:
+            pq.write_table(table, out, compression="zstd", write_statistics=True)
+        except OSError as exc:  # pyarrow's IO errors are OSErrors too
+            raise _unwritable(out, exc) from exc
         return
     if fmt == "geojson" and {"mmsi", "ts"} <= set(table.column_names):
         # Sort on real times: ISO strings with and without milliseconds do not sort as times.

@@ -5,20 +5,25 @@ skips row groups by their min/max (appends are not kept in order, but arrive rou
 time). Conventions: time windows are half-open, ``start_ms <= ts < end_ms``; a bounding box
 ``(west, south, east, north)`` in degrees includes its edges, and ``west > east`` means it
 crosses the antimeridian. Results are Arrow tables in the record schemas, sorted on output.
-This module only reads; it must not write the database.
+:func:`stored_matches` is the read the store's de-duplication falls back to for reports older
+than its in-memory window. This module only reads; it must not write the database.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Any, Literal
 
 import duckdb
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from seabridge.ais.mid import flags_for_mmsis
 from seabridge.ais.records import POSITION_SCHEMA
 from seabridge.errors import InputError
 from seabridge.tracks.schema import VESSEL_SCHEMA, to_schema
@@ -28,16 +33,25 @@ __all__ = [
     "BBox",
     "StoreStats",
     "check_bbox",
+    "position_span",
     "select_latest",
     "select_positions",
     "select_vessels",
     "store_stats",
+    "stored_matches",
 ]
 
 #: ``(west, south, east, north)`` in degrees; ``west > east`` crosses the antimeridian.
 BBox = tuple[float, float, float, float]
 
 _COLUMNS = ", ".join(POSITION_SCHEMA.names)
+_MMSI_RANGE = (1, 999_999_999)  # what a query may ask for: any nine-digit number
+_PROBE_VIEW = "_seabridge_probe"
+# Old reports are looked up in time clusters split at gaps longer than this, so one stray
+# report does not widen the scanned range to every row between it and the rest; at most
+# _PROBE_QUERIES clusters (the widest gaps split first).
+_PROBE_GAP_MS = 3_600_000
+_PROBE_QUERIES = 16
 # Ties on (mmsi, ts) are ordered by the rest of the key, so output is deterministic.
 _ORDER = {
     "mmsi": "mmsi, ts, msg_type, lat, lon",
@@ -103,9 +117,17 @@ class _Where:
         if mmsi is None:
             return
         if isinstance(mmsi, Integral):
-            self.add("mmsi = ?", int(mmsi))
-            return
+            mmsi = [int(mmsi)]
         wanted = sorted({int(m) for m in mmsi})  # type: ignore[union-attr]
+        low, high = _MMSI_RANGE
+        outside = [m for m in wanted if not low <= m <= high]
+        if outside:
+            raise InputError(
+                f"MMSI {outside[0]} is out of range: an MMSI is a number from {low} to {high}"
+            )
+        if len(wanted) == 1:
+            self.add("mmsi = ?", wanted[0])
+            return
         if not wanted:
             self.add("FALSE")
             return
@@ -113,6 +135,17 @@ class _Where:
 
     def sql(self) -> str:
         return f" WHERE {' AND '.join(self.terms)}" if self.terms else ""
+
+
+def position_span(
+    con: duckdb.DuckDBPyConnection, start_ms: int | None, end_ms: int | None
+) -> tuple[int, int] | None:
+    """The first and last ``ts`` of the positions in ``[start_ms, end_ms)``; None if none."""
+    where = _Where()
+    where.time(start_ms, end_ms)
+    sql = f"SELECT epoch_ms(min(ts)), epoch_ms(max(ts)) FROM positions{where.sql()}"
+    first, last = con.sql(sql, params=where.params).fetchall()[0]
+    return None if first is None else (int(first), int(last))
 
 
 def select_positions(
@@ -170,7 +203,11 @@ _LATEST_STATIC = ", ".join(
 
 
 def select_vessels(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Every vessel seen: latest non-null static fields and last position or static time."""
+    """Every vessel seen: latest non-null static fields and last position or static time.
+
+    ``flag`` is the latest static report's, else the MMSI's MID gives it, so vessels that sent
+    no static report (and SAR aircraft, coast stations, AtoNs) still have their flag.
+    """
     sql = f"""
         WITH s AS (SELECT mmsi, {_LATEST_STATIC}, max(ts) AS last_static
                    FROM statics GROUP BY mmsi),
@@ -180,7 +217,63 @@ def select_vessels(con: duckdb.DuckDBPyConnection) -> pa.Table:
         FROM s FULL OUTER JOIN p ON s.mmsi = p.mmsi
         ORDER BY mmsi
     """
-    return to_schema(con.sql(sql).to_arrow_table(), VESSEL_SCHEMA)
+    vessels = to_schema(con.sql(sql).to_arrow_table(), VESSEL_SCHEMA)
+    from_mid = flags_for_mmsis(vessels.column("mmsi").to_numpy())
+    index = vessels.schema.get_field_index("flag")
+    flag = pc.coalesce(vessels.column("flag"), from_mid)
+    return vessels.set_column(index, VESSEL_SCHEMA.field("flag"), flag)
+
+
+def _time_clusters(ts_ms: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
+    """``[first, last]`` of runs of times with no gap over ``_PROBE_GAP_MS`` (capped in number)."""
+    times = np.unique(ts_ms)
+    gaps = np.diff(times)
+    cuts = np.flatnonzero(gaps > _PROBE_GAP_MS)
+    if len(cuts) >= _PROBE_QUERIES:
+        cuts = np.sort(cuts[np.argsort(gaps[cuts], kind="stable")[-(_PROBE_QUERIES - 1) :]])
+    firsts = np.concatenate(([0], cuts + 1))
+    lasts = np.concatenate((cuts, [len(times) - 1]))
+    return [(int(times[a]), int(times[b])) for a, b in zip(firsts, lasts, strict=True)]
+
+
+def stored_matches(
+    con: duckdb.DuckDBPyConnection, table_name: str, probe: pa.Table, key: Sequence[str]
+) -> npt.NDArray[np.bool_]:
+    """For each row of ``probe``, whether ``table_name`` holds a row equal to it on ``key``.
+
+    Nulls compare equal. ``probe`` has the stored table's schema (at least ``key``, ``ts`` and
+    ``mmsi``). Stored rows are read only within the probe's time clusters and MMSI range,
+    plain comparisons that DuckDB prunes by row-group min/max, so the cost follows the traffic
+    of those hours, not the size of the store.
+    """
+    found = np.zeros(probe.num_rows, dtype=np.bool_)
+    if not probe.num_rows:
+        return found
+    ts_ms = probe.column("ts").cast(pa.int64()).to_numpy()
+    columns = ", ".join(key)
+    on = " AND ".join(
+        f"p.{name} {'IS NOT DISTINCT FROM' if probe.schema.field(name).nullable else '='} b.{name}"
+        for name in key
+    )
+    for first, last in _time_clusters(ts_ms):
+        rows = np.flatnonzero((ts_ms >= first) & (ts_ms <= last))
+        part = probe.take(pa.array(rows)).select(list(key))
+        part = part.append_column("probe_row", pa.array(rows, pa.int64()))
+        mmsi = part.column("mmsi")
+        where = _Where()
+        where.time(first, last + 1)
+        where.add("mmsi BETWEEN ? AND ?", pc.min(mmsi).as_py(), pc.max(mmsi).as_py())
+        sql = (
+            f"SELECT b.probe_row FROM {_PROBE_VIEW} b SEMI JOIN "
+            f"(SELECT {columns} FROM {table_name}{where.sql()}) p ON {on}"
+        )
+        con.register(_PROBE_VIEW, part)
+        try:
+            hits = con.sql(sql, params=where.params).fetchnumpy()["probe_row"]
+        finally:
+            con.unregister(_PROBE_VIEW)
+        found[np.asarray(hits, dtype=np.int64)] = True
+    return found
 
 
 def _epoch_ms(value: Any) -> int | None:

@@ -4,9 +4,12 @@ DuckDB lets one process open a file while it is written, and not even a reader b
 "Storage"), so :meth:`TrackStore.open` turns a lock conflict into :class:`StoreLockedError`
 saying what to do. The store also refuses a second open of the same file inside one process,
 since two de-duplication windows over one file would store each other's duplicates. Appends take
-Arrow batches, drop duplicates through a bounded window (:mod:`seabridge.tracks.dedup`) and
-return how many they dropped; on reopen the window is rebuilt from the last window of stored
-data, so restarting ingest does not store the tail twice. One store object may be shared by
+Arrow batches, drop duplicates and return how many they dropped. Reports within the bounded
+in-memory window of the newest stored time (:mod:`seabridge.tracks.dedup`; the live path) are
+matched there; older ones are matched against the stored rows of their hours in the database
+(:func:`seabridge.tracks.queries.stored_matches`), so a second receiver's day, or a file
+ingested twice, adds only what is new, and no index grows with all history. On reopen the
+window is rebuilt from the last window of stored data. One store object may be shared by
 threads: calls are serialised. This module owns the connection; SQL for reading lives in
 :mod:`seabridge.tracks.queries` and file output in :mod:`seabridge.tracks.export`, and it must
 not parse AIS or know about detection.
@@ -24,13 +27,21 @@ from typing import Literal, Self
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from seabridge.ais.records import POSITION_SCHEMA, STATIC_SCHEMA
 from seabridge.config import Settings
 from seabridge.errors import StoreError, StoreLockedError
 from seabridge.tracks import export, queries
-from seabridge.tracks.dedup import PositionDedup, PositionKeys, StaticDedup, static_keys
+from seabridge.tracks.dedup import (
+    POSITION_KEY,
+    STATIC_KEY,
+    PositionDedup,
+    PositionKeys,
+    StaticDedup,
+    static_keys,
+)
 from seabridge.tracks.schema import conform, create_or_check, to_schema
 from seabridge.units import ms_to_datetime
 
@@ -203,6 +214,9 @@ class TrackStore:
                 return 0
             keys = PositionKeys.from_table(table)
             dup = self._positions_seen.duplicates(keys)
+            self._match_stored(
+                "positions", table, dup, keys.ts_ms, POSITION_KEY, self._positions_seen.cutoff_ms()
+            )
             n_dup = int(dup.sum())
             kept = table.filter(pa.array(~dup)) if n_dup else table
             if kept.num_rows:
@@ -224,12 +238,38 @@ class TrackStore:
             keys = static_keys(table)
             ts_ms = table.column("ts").cast(pa.int64()).to_numpy()
             dup = self._statics_seen.duplicates(keys, ts_ms)
+            self._match_stored(
+                "statics", table, dup, ts_ms, STATIC_KEY, self._statics_seen.cutoff_ms()
+            )
             n_dup = int(dup.sum())
             kept = table.filter(pa.array(~dup)) if n_dup else table
             if kept.num_rows:
                 self._insert("statics", kept)
             self._statics_seen.remember(keys.filter(pa.array(~dup)), ts_ms[~dup])
             return n_dup
+
+    def _match_stored(
+        self,
+        table_name: str,
+        table: pa.Table,
+        dup: npt.NDArray[np.bool_],
+        ts_ms: npt.NDArray[np.int64],
+        key: tuple[str, ...],
+        cutoff_ms: int | None,
+    ) -> None:
+        """Mark in ``dup`` the rows older than the window that the database already holds."""
+        if cutoff_ms is None:  # nothing stored yet (the window is rebuilt on open)
+            return
+        old = np.flatnonzero(~dup & (ts_ms < cutoff_ms))
+        if not len(old):
+            return
+        try:
+            stored = queries.stored_matches(self.con, table_name, table.take(old), key)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"{self.path}: cannot check {table_name} for duplicates: {exc}"
+            ) from exc
+        dup[old[stored]] = True
 
     def _rebuild_windows(self) -> None:
         """Remember the keys of the last window of stored data, as if just appended."""
