@@ -1,4 +1,5 @@
-"""Generated documentation pages: the CLI reference (from ``--help``) and the settings table.
+"""Generated documentation pages: the CLI reference (from ``--help``), the settings table
+and the rule kinds (from their parameter tables).
 
 ``python -m seabridge.cli._docs DOCS_DIR`` (``make docs``) writes them; a test regenerates
 them and fails when the committed pages have drifted.
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from seabridge.cli import app
 from seabridge.config import settings_markdown
+from seabridge.detect import rules_markdown
 
 __all__ = ["cli_reference", "generated_pages", "main"]
 
@@ -63,7 +65,11 @@ def cli_reference() -> str:
 
 def generated_pages() -> dict[str, str]:
     """File name in ``docs/`` -> its generated text."""
-    return {"cli.md": cli_reference(), "settings.md": settings_markdown()}
+    return {
+        "cli.md": cli_reference(),
+        "settings.md": settings_markdown(),
+        "rules.md": rules_markdown(),
+    }
 
 
 def main(argv: list[str]) -> int:

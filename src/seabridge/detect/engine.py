@@ -355,12 +355,20 @@ class Engine:
             if not self._replaying:
                 self.stats.applied += fixes.num_rows
         frame = self._frames.frame(tick_ms)
+        for screen in self._screens:
+            frame.usable &= np.asarray(screen.rule.usable(frame), dtype=np.bool_)
         for entry in self._entries:
-            pair = entry.rule.PAIR
-            mask = applies_mask(frame, entry.entry.applies, self.parties, with_fleets=not pair)
-            findings = list(entry.rule.evaluate(frame, mask))
+            rule = entry.rule
+            mask = applies_mask(
+                frame,
+                entry.entry.applies,
+                self.parties,
+                with_fleets=not rule.PAIR,
+                with_zones=not rule.ZONE_AWARE,
+            )
+            findings = list(rule.evaluate(frame, mask))
             fleets = entry.entry.applies.fleets
-            if pair and fleets is not None:
+            if rule.PAIR and fleets is not None:
                 findings = [f for f in findings if self._in_fleets(f.vessels, fleets)]
             self._lifecycle(entry, tick_ms, findings)
         self._last_tick = tick_ms

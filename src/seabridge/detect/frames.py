@@ -269,11 +269,13 @@ def applies_mask(
     parties: Sequence[Party],
     *,
     with_fleets: bool = True,
+    with_zones: bool = True,
 ) -> Any:
     """The rows a rulebook entry applies to (every filter that is set must hold).
 
     ``with_fleets=False`` leaves the fleet filter out: pair rules apply it to the pair
-    (at least one of the two in a listed fleet), not to each vessel.
+    (at least one of the two in a listed fleet), not to each vessel. ``with_zones=False``
+    leaves the zone filter out, for rules that watch the zones themselves (ZONE_AWARE).
     """
     mask = np.ones(len(frame), dtype=np.bool_)
     if applies.ship_types is not None:
@@ -283,7 +285,7 @@ def applies_mask(
         mask &= in_range
     if applies.flags is not None:
         mask &= np.isin(frame.flag, applies.flags)
-    if applies.zones is not None:
+    if with_zones and applies.zones is not None:
         inside = np.zeros(len(frame), dtype=np.bool_)
         for zone_id in applies.zones:
             inside |= frame.in_zone(zone_id)

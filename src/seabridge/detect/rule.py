@@ -84,6 +84,9 @@ class Rule(ABC):
     KEY_WORSE: ClassVar[str] = "latest"
     #: A screening rule (data quality) gets :meth:`screen` instead of :meth:`observe`.
     SCREENS: ClassVar[bool] = False
+    #: The rule reads zone membership itself (zone_entry): the engine does not narrow
+    #: ``applies`` to vessels inside the entry's ``zones`` (the rule watches those zones).
+    ZONE_AWARE: ClassVar[bool] = False
 
     def __init__(self, rule_id: str, params: Mapping[str, float], context: RuleContext) -> None:
         self.rule_id = rule_id
@@ -111,6 +114,12 @@ class Rule(ABC):
     @abstractmethod
     def evaluate(self, frame: VesselFrame, applies: np.ndarray[Any, Any]) -> Sequence[Finding]:
         """The situations present at ``frame.time_ms`` among the rows where ``applies``."""
+
+    def usable(self, frame: VesselFrame) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """For ``SCREENS`` rules: rows of the frame other rules may use at this tick (e.g.
+        not an MMSI two transmitters share). The engine ANDs it into ``frame.usable``
+        before any rule evaluates. Default: every row."""
+        return np.ones(len(frame), dtype=np.bool_)
 
     def snapshot(self) -> Any:
         """A copy of everything the rule remembers (restored to replay late data)."""
