@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from seabridge.detect.rules import close_quarters, loitering, zone_entry
+from seabridge.detect.rules import close_quarters, data_quality, loitering, zone_entry
 
-__all__ = ["close_quarters", "loitering", "zone_entry"]
+__all__ = ["close_quarters", "data_quality", "loitering", "zone_entry"]
