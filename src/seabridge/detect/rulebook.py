@@ -220,7 +220,7 @@ def _given(value: object, converted: float, unit: str) -> str:
     number, given_unit = parse_quantity(value)
     if given_unit is None or given_unit == unit:
         return _show(number, unit)
-    return f"{_number(number)} {given_unit} ({_show(converted, unit)})"
+    return f"{_number(number)} {given_unit} ({converted:.4g} {unit})"
 
 
 def _params(kind: str, table: Fields) -> dict[str, float]:
