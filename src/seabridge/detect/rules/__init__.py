@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from seabridge.detect.rules import close_quarters, data_quality, loitering, zone_entry
+from seabridge.detect.rules import (
+    ais_gap,
+    close_quarters,
+    data_quality,
+    loitering,
+    zone_entry,
+)
 
-__all__ = ["close_quarters", "data_quality", "loitering", "zone_entry"]
+__all__ = ["ais_gap", "close_quarters", "data_quality", "loitering", "zone_entry"]

@@ -50,7 +50,8 @@ def empty_table(schema: Schema) -> Table:
 
 
 def locate(table: Table, keys: I64) -> tuple[np.ndarray[Any, np.dtype[np.intp]], Bools]:
-    """(row of each key, whether it is there); the row is meaningless where it is not."""
+    """(row of each key, whether it is there); the row is meaningless where it is not
+    (index columns with ``rows[found]``: an empty table has no row at all)."""
     stored = table["key"]
     rows = np.searchsorted(stored, keys)
     if stored.size == 0:
@@ -148,14 +149,17 @@ def frame_rows(
     return np.flatnonzero(mask)
 
 
-def rule_zones(rule_id: str, kind: str, context: RuleContext) -> tuple[str, ...]:
+def rule_zones(
+    rule_id: str, kind: str, context: RuleContext, *, required: bool = True
+) -> tuple[str, ...]:
     """The zones a zone rule watches: its rulebook entry's applicability ``zones``.
 
     Raises:
-        PackError: no zones listed, or a zone the engine's zone set does not have.
+        PackError: no zones listed (when ``required``), or a zone the engine's zone set
+            does not have.
     """
-    zones = context.applies.zones
-    if not zones:
+    zones = context.applies.zones or ()
+    if not zones and required:
         raise PackError(
             f"rule {rule_id!r} ({kind}): list the zones it watches under applicability 'zones'"
         )

@@ -182,12 +182,13 @@ class DataQuality(Rule):
     def usable(self, frame: VesselFrame) -> Bools:
         """Frame rows the other rules may use: ``frame.usable`` without the rows whose
         latest fix this rule rejected or whose MMSI is shared now."""
-        rows, found = locate(self.state["vessels"], frame.mmsi.astype(np.int64))
         table: Table = self.state["vessels"]
-        shared = found & table["shared"][rows]
-        shared &= frame.time_ms - table["switch_ms"][rows] <= self._window_ms
-        rejected = found & (frame.ts_ms == table["bad_ts"][rows])
-        clean: Bools = frame.usable & ~shared & ~rejected
+        rows, found = locate(table, frame.mmsi.astype(np.int64))
+        hit = rows[found]
+        shared = table["shared"][hit] & (frame.time_ms - table["switch_ms"][hit] <= self._window_ms)
+        rejected = frame.ts_ms[found] == table["bad_ts"][hit]
+        clean: Bools = frame.usable.copy()
+        clean[np.flatnonzero(found)[shared | rejected]] = False
         return clean
 
     def evaluate(self, frame: VesselFrame, applies: np.ndarray[Any, Any]) -> Sequence[Finding]:
