@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from conftest import decode_file
+from seabridge.ais.mid import is_valid_mmsi
 
 START_MS = 1_700_000_000_000
 POSITION_TYPES = {1, 2, 3, 9, 18, 19, 27}
@@ -99,6 +100,8 @@ def test_sample_aivdm_matches_gpsd_field_by_field(shared_data: Path, tmp_path: P
     checked: dict[int, int] = defaultdict(int)
     for gpsd in _gpsd_records(folder / "sample.aivdm.js.chk"):
         kind, mmsi = gpsd["type"], gpsd["mmsi"]
+        if not is_valid_mmsi(mmsi):
+            continue  # Seabridge quarantines MMSIs outside the ITU forms (invalid_mmsi)
         if kind in POSITION_TYPES:
             if abs(gpsd["lat"]) > 90 or abs(gpsd["lon"]) > 180:
                 continue  # not available: rejected as invalid_position, never stored
@@ -133,8 +136,8 @@ def test_gpsd_daemon_logs_match_their_chk(shared_data: Path, tmp_path: Path, log
             continue
         # The daemon re-emits its last AIS report at the end of some cycles: skip repeats.
         repeat, previous = gpsd == previous, gpsd
-        if repeat or gpsd["type"] not in POSITION_TYPES:
-            continue
+        if repeat or gpsd["type"] not in POSITION_TYPES or not is_valid_mmsi(gpsd["mmsi"]):
+            continue  # Seabridge quarantines MMSIs outside the ITU forms (invalid_mmsi)
         scale = 600.0 if gpsd["type"] == 27 else 600000.0
         lat, lon = gpsd["lat"] / scale, gpsd["lon"] / scale
         if abs(lat) > 90 or abs(lon) > 180:

@@ -54,10 +54,11 @@ def test_aishub_sample_with_start_has_the_documented_type_counts(
     types = summary["types"]
     assert isinstance(types, dict)
     assert (types["1"], types["3"], types["6"]) == (61_374, 8_785, 443)
-    assert summary["positions"] == 72_574
+    assert summary["positions"] == 72_319
     assert summary["rejected"] == {
         "incomplete_multipart": 4,
-        "invalid_position": 1_056,
+        "invalid_mmsi": 333,
+        "invalid_position": 997,
         "unsupported_type": 2,
     }
 

@@ -33,6 +33,7 @@ from pyais.exceptions import InvalidNMEAMessageException
 from pyais.messages import MAX_PAYLOAD_LEN, MSG_CLASS, AISSentence
 
 from seabridge.ais.framing import TagBlock, frame_line, gatehouse_time_ms, trailer_time_ms
+from seabridge.ais.mid import is_valid_mmsi
 from seabridge.ais.normalize import RawPositions
 from seabridge.ais.quarantine import Quarantine, Reason
 from seabridge.ais.records import StaticBuilder
@@ -505,6 +506,10 @@ class NmeaDecoder:
             group.lines.append(lines)
             if ais_id != 19:
                 return
+        if not is_valid_mmsi(mmsi):
+            if ais_id != 19:  # a type 19 was already rejected with its position
+                self._reject_all(Reason.INVALID_MMSI, lines)
+            return
         row = static_row(message, ais_id, bits)
         if row is not None:
             self.statics.append(mmsi=mmsi, ts_ms=time_ms, source=self.source, **row)

@@ -15,8 +15,10 @@ status     15 "undefined" -> -1          (none) -1                15 -> -1
 =========  ===========================  =======================  ================
 
 A latitude or longitude that is missing (payload too short: ``undecodable``), not available
-(91 / 181), out of range, or exactly (0, 0) rejects the report (``invalid_position``); it is
-never stored. Texts are cut at the first ``@`` (the ITU padding character, as gpsd does) and
+(91 / 181), out of range, or exactly (0, 0) rejects the report (``invalid_position``); so
+does an MMSI outside the ITU forms (``invalid_mmsi``: the rule of
+:func:`seabridge.ais.mid.valid_mmsi_mask`, which the CSV path uses too). Neither is ever
+stored. Texts are cut at the first ``@`` (the ITU padding character, as gpsd does) and
 stripped of spaces; an empty text is null.
 """
 
@@ -29,6 +31,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from seabridge.ais.mid import valid_mmsi_mask
 from seabridge.ais.records import POSITION_SCHEMA, TS_TYPE
 
 __all__ = [
@@ -164,9 +167,13 @@ class RawPositions:
         messages = group.messages
         lat, lon = _floats(messages, "lat"), _floats(messages, "lon")
         missing = np.isnan(lat) | np.isnan(lon)
-        usable = usable_lat_lon(lat, lon)
+        good_mmsi = valid_mmsi_mask(_ints(messages, "mmsi", np.int64))
+        usable = usable_lat_lon(lat, lon) & good_mmsi
         for index in np.flatnonzero(~usable):
-            reason = "undecodable" if missing[index] else "invalid_position"
+            if not good_mmsi[index]:
+                reason = "invalid_mmsi"
+            else:
+                reason = "undecodable" if missing[index] else "invalid_position"
             reject(reason, group.lines[index])
         keep = np.flatnonzero(usable)
         if keep.size == 0:
@@ -179,7 +186,7 @@ class RawPositions:
         status = available_status(_ints(messages, "status", np.int16)) if has_status else None
         rows = keep.size
         return [
-            pa.array(_ints(messages, "mmsi", np.uint32)),
+            pa.array(_ints(messages, "mmsi", np.uint32)),  # valid MMSIs fit 30 bits
             pa.array(times).cast(TS_TYPE),
             pa.array(lat[keep]),
             pa.array(lon[keep]),
