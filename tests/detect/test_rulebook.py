@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seabridge.detect import KINDS, load_rulebook, pack_rulebooks, parse_rulebook
+from seabridge.detect import KINDS, build_rules, load_rulebook, pack_rulebooks, parse_rulebook
 from seabridge.detect.rulebook import Rulebook
 from seabridge.errors import PackError
 from seabridge.geo import load_zones
@@ -300,3 +300,11 @@ def test_rulebooks_are_found_by_name_path_or_default(tmp_path: Path) -> None:
     path.write_text(BASE.replace("threshold: 0.5 nm", "threshold: 9 nm"), encoding="utf-8")
     with pytest.raises(PackError, match=rf"^{re.escape(str(path))}: rules\[0\]\.params\.threshold"):
         load_rulebook(path, PACK, zone_ids=ZONES.ids, parties=PARTIES)
+
+
+def test_errors_a_kind_finds_when_built_name_the_entry() -> None:
+    text = BASE + "  - id: zones\n    kind: zone_entry\n    level: 1\n"
+    book = parse(text)  # the table is fine; zone_entry needs zones to watch
+    with pytest.raises(PackError, match=r"^book\.yaml: rules\[1\]: rule 'zones' \(zone_entry\)"):
+        build_rules(book, ZONES, PARTIES)
+    assert len(build_rules(parse(BASE), ZONES, PARTIES)) == 1

@@ -16,6 +16,7 @@ from seabridge import geo
 from seabridge.cli._app import app, out, user_errors
 from seabridge.detect import KINDS, Grade, Rulebook, RuleEntry, load_rulebook
 from seabridge.detect.model import metric_unit
+from seabridge.detect.rulebook import build_rules
 from seabridge.packs import Party, load_pack, load_parties
 
 __all__ = ["load_pack_rulebook", "rulebook_app"]
@@ -43,6 +44,7 @@ def load_pack_rulebook(
     zones = geo.load_zones(pack)
     parties = load_parties(pack)
     rulebook = load_rulebook(name_or_path, pack, zone_ids=zones.ids, parties=parties)
+    build_rules(rulebook, zones, parties)  # what each kind checks when it is built
     return rulebook, zones, parties
 
 

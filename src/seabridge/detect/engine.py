@@ -47,8 +47,8 @@ from seabridge.ais.records import POSITION_SCHEMA
 from seabridge.config import Settings
 from seabridge.detect.frames import FrameBuilder, applies_mask
 from seabridge.detect.model import Event, EventStatus, Finding, RulebookRef, event_id
-from seabridge.detect.rule import Rule, RuleContext, rule_class
-from seabridge.detect.rulebook import Grade, Rulebook, RuleEntry
+from seabridge.detect.rule import Rule
+from seabridge.detect.rulebook import Grade, Rulebook, RuleEntry, build_rules
 from seabridge.geo import ZoneSet
 from seabridge.packs.parties import Party, party_index
 from seabridge.units import ms_to_iso
@@ -189,12 +189,9 @@ class Engine:
             else EngineSettings.from_settings(settings)
         )
         self.stats = EngineStats()
+        rules = build_rules(rulebook, zones, self.parties)
         self._entries = [
-            _Entry(
-                entry,
-                entry_rule(entry, zones, self.parties),
-            )
-            for entry in rulebook.rules
+            _Entry(entry, rule) for entry, rule in zip(rulebook.rules, rules, strict=True)
         ]
         self._screens = [e for e in self._entries if e.rule.SCREENS]
         self._frames = FrameBuilder(self.parties, zones, max_age_ms=self.settings.max_fix_age_ms)
@@ -622,12 +619,6 @@ def _copy_trackers(
 ) -> dict[tuple[int | str, ...], _Tracker]:
     """Trackers are mutable but hold only immutable findings and events: copy one level."""
     return {key: copy.copy(tracker) for key, tracker in trackers.items()}
-
-
-def entry_rule(entry: RuleEntry, zones: ZoneSet, parties: Sequence[Party]) -> Rule:
-    """The rule instance for a rulebook entry."""
-    cls = rule_class(entry.kind)
-    return cls(entry.id, entry.params, RuleContext(zones, tuple(parties), entry.applies))
 
 
 def _conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:

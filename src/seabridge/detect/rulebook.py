@@ -48,8 +48,9 @@ import yaml
 
 import seabridge.detect.rules  # noqa: F401  (registers every rule kind)
 from seabridge.detect.model import RulebookRef, metric_unit, parse_quantity, to_unit
-from seabridge.detect.rule import KINDS, Applicability
+from seabridge.detect.rule import KINDS, Applicability, Rule, RuleContext
 from seabridge.errors import PackError
+from seabridge.geo import ZoneSet
 from seabridge.packs import ISO2_PATTERN, SLUG_PATTERN, Fields, Pack, Party, Where
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "Reference",
     "RuleEntry",
     "Rulebook",
+    "build_rules",
     "load_rulebook",
     "pack_rulebooks",
     "parse_rulebook",
@@ -119,6 +121,8 @@ class RuleEntry:
     grades: tuple[Grade, ...] = ()
     sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     note: str = ""
+    where: str = field(default="", compare=False)
+    """Where the entry is in its file (``rules[2]``), for errors; not part of the standard."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,6 +407,7 @@ def _rule(
         grades=tuple(grades),
         sources=sources,
         note=table.text("note", ""),
+        where=table.where.field,
     )
     table.finish()
     return entry
@@ -617,3 +622,22 @@ def load_rulebook(
     except (OSError, UnicodeDecodeError) as exc:
         raise PackError(f"{path}: cannot be read ({exc})") from None
     return parse_rulebook(text_content, str(path), zone_ids=zone_ids, parties=parties)
+
+
+def build_rules(rulebook: Rulebook, zones: ZoneSet, parties: Sequence[Party]) -> list[Rule]:
+    """One rule instance per entry, in the rulebook's order (what the engine evaluates).
+
+    A kind may check more when it is built (zone_entry needs zones to watch); such an error
+    is raised as ``FILE: rules[i]: problem``.
+
+    Raises:
+        PackError: an entry its kind cannot be built from.
+    """
+    rules = []
+    for entry in rulebook.rules:
+        context = RuleContext(zones, tuple(parties), entry.applies)
+        try:
+            rules.append(KINDS[entry.kind](entry.id, entry.params, context))
+        except (PackError, ValueError) as exc:
+            raise Where(rulebook.source, entry.where).error(str(exc)) from None
+    return rules
