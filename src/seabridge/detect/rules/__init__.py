@@ -6,8 +6,16 @@ from seabridge.detect.rules import (
     ais_gap,
     close_quarters,
     data_quality,
+    encounter,
     loitering,
     zone_entry,
 )
 
-__all__ = ["ais_gap", "close_quarters", "data_quality", "loitering", "zone_entry"]
+__all__ = [
+    "ais_gap",
+    "close_quarters",
+    "data_quality",
+    "encounter",
+    "loitering",
+    "zone_entry",
+]
