@@ -8,6 +8,7 @@ from seabridge.detect.rules import (
     data_quality,
     encounter,
     loitering,
+    shadowing,
     zone_entry,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "data_quality",
     "encounter",
     "loitering",
+    "shadowing",
     "zone_entry",
 ]

@@ -134,8 +134,9 @@ def advance(lat: F64, lon: F64, sog_kn: F64, cog_deg: F64, seconds: F64) -> tupl
     east_m = distance_m * np.sin(course)
     new_lat = lat + north_m / (meridional_radius_m(lat) * _DEG)
     new_lon = lon + east_m / (prime_vertical_radius_m(lat) * np.cos(lat * _DEG) * _DEG)
-    wrapped: F64 = (new_lon + 180.0) % 360.0 - 180.0
-    return new_lat, wrapped
+    moving = distance_m != 0.0  # the others keep their exact coordinates
+    wrapped: F64 = np.where(moving, (new_lon + 180.0) % 360.0 - 180.0, lon)
+    return np.where(moving, new_lat, lat), wrapped
 
 
 def frame_rows(
