@@ -9,6 +9,7 @@ from seabridge.detect.rules import (
     encounter,
     loitering,
     shadowing,
+    speed_in_zone,
     zone_entry,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "encounter",
     "loitering",
     "shadowing",
+    "speed_in_zone",
     "zone_entry",
 ]

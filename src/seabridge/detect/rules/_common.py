@@ -129,12 +129,17 @@ def advance(lat: F64, lon: F64, sog_kn: F64, cog_deg: F64, seconds: F64) -> tupl
     """Dead reckoning on a local plane; positions without SOG or COG stay where they are."""
     known = np.isfinite(sog_kn) & np.isfinite(cog_deg)
     distance_m = np.where(known, sog_kn, 0.0) * MPS_PER_KN * seconds
-    course = np.where(known, cog_deg, 0.0) * _DEG
-    north_m = distance_m * np.cos(course)
-    east_m = distance_m * np.sin(course)
-    new_lat = lat + north_m / (meridional_radius_m(lat) * _DEG)
-    new_lon = lon + east_m / (prime_vertical_radius_m(lat) * np.cos(lat * _DEG) * _DEG)
-    moving = distance_m != 0.0  # the others keep their exact coordinates
+    return offset(lat, lon, np.where(known, cog_deg, 0.0), distance_m)
+
+
+def offset(lat: F64, lon: F64, course_deg: F64, distance_m: F64) -> tuple[F64, F64]:
+    """Points ``distance_m`` along ``course_deg`` on each point's local plane (a few nm at
+    most); points that do not move keep their exact coordinates."""
+    course = course_deg * _DEG
+    new_lat = lat + distance_m * np.cos(course) / (meridional_radius_m(lat) * _DEG)
+    east_m_per_deg = prime_vertical_radius_m(lat) * np.cos(lat * _DEG) * _DEG
+    new_lon = lon + distance_m * np.sin(course) / east_m_per_deg
+    moving = distance_m != 0.0
     wrapped: F64 = np.where(moving, (new_lon + 180.0) % 360.0 - 180.0, lon)
     return np.where(moving, new_lat, lat), wrapped
 
