@@ -38,8 +38,9 @@ SETTINGS: tuple[Setting, ...] = (
         10.0,
         0.0,
         1440.0,
-        "Identical reports (same mmsi, ts, lat, lon, msg_type) heard by several receivers "
-        "within this window are stored once and counted as duplicates.",
+        "Identical reports (same mmsi, ts, lat, lon, msg_type) are stored once and counted "
+        "as duplicates. Reports within this window of the newest data are matched in "
+        "memory; older ones against the stored rows of their hours.",
     ),
     Setting(
         "ingest.multipart_max_age_s",
