@@ -65,11 +65,17 @@ def ensure(table: Table, schema: Schema, keys: I64) -> np.ndarray[Any, np.dtype[
     rows, found = locate(table, keys)
     if found.all():
         return rows
-    new = np.unique(keys[~found])
-    at = np.searchsorted(table["key"], new)
-    table["key"] = np.insert(table["key"], at, new)
-    for name, (_dtype, fill) in schema.items():
-        table[name] = np.insert(table[name], at, fill)
+    new = keys[~found]
+    if not (new.size < 2 or bool(np.all(new[1:] > new[:-1]))):  # already sorted and unique
+        new = np.unique(new)
+    placed = np.searchsorted(table["key"], new) + np.arange(new.size)  # rows after the merge
+    old = np.ones(table["key"].size + new.size, dtype=bool)
+    old[placed] = False
+    for name, column in list(table.items()):
+        merged = np.empty(old.size, dtype=column.dtype)
+        merged[old] = column
+        merged[placed] = new if name == "key" else schema[name][1]
+        table[name] = merged
     rows, _ = locate(table, keys)
     return rows
 
@@ -227,6 +233,10 @@ def update_runs(
     columns accumulate over the run (reset on a new run), ``latest`` columns are overwritten;
     ``schema`` must include :data:`RUN_SCHEMA` and a ``samples`` count column.
     """
+    order = np.argsort(keys)  # sorted queries: searchsorted runs cache-friendly, no unique
+    keys = keys[order]
+    sums = {name: values[order] for name, values in sums.items()}
+    latest = {name: values[order] for name, values in latest.items()}
     rows, found = locate(runs, keys)
     present = np.zeros(runs["key"].size, dtype=bool)
     present[rows[found]] = True
