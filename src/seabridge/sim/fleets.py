@@ -8,10 +8,11 @@ flag's usual prefix; valid IMO numbers (check digit) for merchant ships.
 Placement keeps ordinary traffic quiet, because it must not raise alarms:
 
 - lanes: traffic keeps to the right in parallel slots (``slot_spacing_nm`` apart, the two
-  directions ``separation_nm`` apart); each vessel's start is drawn along its slot so that
+  directions ``separation_nm`` apart), each slot with its share of the speed range (the
+  fastest nearest the centre line); each vessel's start is drawn along its slot so that
   it never reaches the end during the run, and redrawn (up to 64 times) while its
-  dead-reckoned track comes within twice the scenario's ``min_separation_nm`` of a vessel
-  already placed on any lane;
+  dead-reckoned track comes within 1.25 times the scenario's ``min_separation_nm`` of a
+  vessel already placed on any lane (tracks compared minute by minute);
 - fishing: each vessel gets its own square cell of the area and wanders in the middle 40 %
   of it, so neighbours stay at least 0.6 cell apart;
 - anchored or moored: berths on a grid ``spacing_nm`` apart.
@@ -190,8 +191,8 @@ class LanePlacer:
     def __init__(self, duration_s: float, clearance_m: float) -> None:
         self.times_s = np.arange(0.0, duration_s + _SNAPSHOT_S, _SNAPSHOT_S)
         self.clearance_m = clearance_m
-        self._lat = np.empty((0, self.times_s.size))
-        self._lon = np.empty((0, self.times_s.size))
+        self._tracks: list[_Track] = []
+        self._boxes = np.empty((0, 4))
         self.conflicts = 0
 
     def place(self, rng: np.random.Generator, route: Route, speed_kn: float) -> float:
@@ -207,29 +208,52 @@ class LanePlacer:
                 f"the lane is {route.length_m / 1852:.0f} nm long but a vessel at "
                 f"{speed_kn:.1f} kn covers {travel_m / 1852:.0f} nm in the run"
             )
-        best: tuple[float, float, _Track] | None = None
+        best: tuple[float, _Track] | None = None
         for _ in range(_LANE_TRIES):
             start_m = float(rng.uniform(0.0, room_m))
             track = self._track(route, start_m, speed_kn)
             gap = self._closest_m(track)
             if best is None or gap > best[0]:
-                best = (gap, start_m, track)
+                best = (gap, track)
+                chosen = start_m
             if gap >= self.clearance_m:
                 break
         assert best is not None
-        gap, start_m, track = best
-        if gap < self.clearance_m:
+        if best[0] < self.clearance_m:
             self.conflicts += 1
-        self._lat = np.vstack([self._lat, track.lat])
-        self._lon = np.vstack([self._lon, track.lon])
-        return start_m
+        self._tracks.append(best[1])
+        self._boxes = np.vstack([self._boxes, self._box(best[1])])
+        return chosen
 
     def _track(self, route: Route, start_m: float, speed_kn: float) -> _Track:
         lat, lon, _ = route.at(start_m + speed_kn * 1852.0 / 3600.0 * self.times_s)
         return _Track(lat, lon)
 
+    def _box(self, track: _Track) -> NDArray[np.float64]:
+        """The track's bounding box grown by the clearance (degrees: S, W, N, E)."""
+        grow_lat = self.clearance_m / 110_000.0
+        grow_lon = grow_lat / max(np.cos(np.radians(float(np.max(np.abs(track.lat))))), 0.1)
+        return np.asarray(
+            [
+                track.lat.min() - grow_lat,
+                track.lon.min() - grow_lon,
+                track.lat.max() + grow_lat,
+                track.lon.max() + grow_lon,
+            ]
+        )
+
     def _closest_m(self, track: _Track) -> float:
-        if self._lat.shape[0] == 0:
+        if not self._tracks:
             return float("inf")
-        east, north = flat_vector_m(track.lat[None, :], track.lon[None, :], self._lat, self._lon)
-        return float(np.min(np.hypot(east, north)))
+        south, west, north, east = self._box(track)
+        boxes = self._boxes
+        near = np.flatnonzero(
+            (boxes[:, 0] <= north) & (boxes[:, 2] >= south)
+            & (boxes[:, 1] <= east) & (boxes[:, 3] >= west)
+        )  # fmt: skip
+        if near.size == 0:
+            return float("inf")
+        lat = np.stack([self._tracks[i].lat for i in near.tolist()])
+        lon = np.stack([self._tracks[i].lon for i in near.tolist()])
+        east_m, north_m = flat_vector_m(track.lat[None, :], track.lon[None, :], lat, lon)
+        return float(np.min(np.hypot(east_m, north_m)))

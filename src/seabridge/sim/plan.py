@@ -70,6 +70,8 @@ __all__ = ["BaseTask", "Plan", "VesselPlan", "build_plan"]
 F64 = NDArray[np.float64]
 BaseTask = RouteTask | FishTask | HoldTask
 _DEFAULT_STATION = "sim"
+# Lane tracks are dead-reckoned along the polyline; real ones cut corners a little.
+_LANE_CLEARANCE = 1.25
 
 
 def _performance(ship_type: int) -> tuple[float, float, float]:
@@ -267,7 +269,7 @@ class _Compiler:
         self.taken.update(mmsi_index)
         for number, vessel in enumerate(self.spec.vessels):
             self._situations(vessel, f"vessels[{number}]", mmsi_index)
-        clearance_m = 2.0 * self.spec.truth.min_separation_nm * M_PER_NM
+        clearance_m = _LANE_CLEARANCE * self.spec.truth.min_separation_nm * M_PER_NM
         self.placer = LanePlacer(self.duration_s, clearance_m)
         for number, fleet in enumerate(self.spec.fleets):
             self._add_fleet(fleet, f"fleets[{number}]")
@@ -825,7 +827,12 @@ class _Compiler:
             direction = directions[number % len(directions)]
             slot = slots[(number // len(directions)) % len(slots)]
             route = self._lane_route(spec.lane, direction, slot, f"{where}.transit")
-            speed = float(rng.uniform(*spec.speed_kn))
+            # Each slot has its share of the speed range, the fastest nearest the centre line,
+            # so vessels in one slot seldom catch up with each other.
+            low, high = spec.speed_kn
+            share = (high - low) / lane.slots
+            top = high - slot * share
+            speed = float(rng.uniform(top - share, top))
             try:
                 start_m = self.placer.place(rng, route, speed)
             except ValueError as exc:

@@ -1,10 +1,10 @@
 """Find, read and validate scenario files; errors name the file, the line and the field.
 
 A scenario is a YAML file (format: :mod:`seabridge.sim.schema`, ``docs/simulator.md``).
-Built-in scenarios live in the ``scenarios`` directory of a pack (``[files] scenarios`` in
-its ``pack.toml``); a scenario there uses that pack's features, zones and parties unless it
-names another with ``pack:``. This module reads files and reports bad ones; it does not
-resolve names (that is :mod:`seabridge.sim.plan`).
+Built-in scenarios live in the scenario directory of a pack (``[files] scenarios`` in its
+``pack.toml``, by default ``scenarios/``); a scenario there uses that pack's features, zones
+and parties unless it names another with ``pack:``. This module reads files and reports bad
+ones; it does not resolve names (that is :mod:`seabridge.sim.plan`).
 """
 
 from __future__ import annotations
@@ -55,11 +55,12 @@ class Scenario:
         return ScenarioError(f"{self.path}: {where}: {message}")
 
 
+DEFAULT_DIRECTORY = "scenarios"
+
+
 def _scenario_dir(pack: Pack) -> Path | None:
-    relative = pack.files.get("scenarios")
-    if relative is None:
-        return None
-    directory = pack.path / relative
+    """The pack's scenario directory: ``[files] scenarios``, else ``scenarios/`` if there."""
+    directory = pack.path / pack.files.get("scenarios", DEFAULT_DIRECTORY)
     return directory if directory.is_dir() else None
 
 

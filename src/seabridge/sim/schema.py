@@ -88,6 +88,13 @@ def _range(value: object) -> tuple[float, float]:
     raise ValueError("give a number or a range [min, max]")
 
 
+def _speed_range(value: object) -> tuple[float, float]:
+    low, high = _range(value)
+    if not 0.0 <= low <= high <= 102.2:
+        raise ValueError("speeds are between 0 and 102.2 kn")
+    return low, high
+
+
 def _duration_range(value: object) -> tuple[float, float]:
     if isinstance(value, list | tuple) and len(value) == 2:
         low, high = (parse_duration_s(item) for item in value)
@@ -101,6 +108,7 @@ def _duration_range(value: object) -> tuple[float, float]:
 WhenT = Annotated[When, BeforeValidator(parse_when)]
 DurationS = Annotated[float, BeforeValidator(parse_duration_s)]
 Range = Annotated[tuple[float, float], BeforeValidator(_range)]
+SpeedRange = Annotated[tuple[float, float], BeforeValidator(_speed_range)]
 DurationRange = Annotated[tuple[float, float], BeforeValidator(_duration_range)]
 Mmsi = Annotated[int, Field(ge=200_000_000, le=799_999_999)]
 SpeedKn = Annotated[float, Field(ge=0.0, le=102.2)]
@@ -228,7 +236,7 @@ class Lane(_Model):
     route: list[PointSpec] = Field(min_length=2)
     both_ways: bool = True
     slots: int = Field(default=3, ge=1, le=20)
-    slot_spacing_nm: float = Field(default=0.8, gt=0.0)
+    slot_spacing_nm: float = Field(default=1.5, gt=0.0)
     separation_nm: float = Field(default=2.0, ge=0.0)
 
 
@@ -241,7 +249,7 @@ class Transit(_Model):
     lane: str | None = None
     direction: Literal["forward", "reverse"] | None = None
     slot: int | None = Field(default=None, ge=0)
-    speed_kn: Range
+    speed_kn: SpeedRange
 
     @model_validator(mode="after")
     def _one(self) -> Transit:
@@ -252,8 +260,8 @@ class Transit(_Model):
 class Fishing(_Model):
     at: WhenT | None = None
     area: Shape
-    speed_kn: Range = (2.5, 4.0)
-    haul_speed_kn: Range = (0.3, 1.2)
+    speed_kn: SpeedRange = (2.5, 4.0)
+    haul_speed_kn: SpeedRange = (0.3, 1.2)
     haul_every: DurationRange = (2400.0, 5400.0)
     haul_for: DurationRange = (600.0, 1200.0)
     leg: DurationRange = (480.0, 1500.0)
