@@ -155,7 +155,8 @@ def _close_quarters_lines(run: Run, events: list[Event], true_events: set[str]) 
     return lines
 
 
-def test_every_situation_is_found_and_precision_recall_per_kind(mini: Run) -> None:
+def check_every_situation_is_found(mini: Run) -> None:
+    """Recall 1 for every kind the engine knows; prints precision and recall per kind."""
     kinds = sorted({row["kind"] for row in mini.truth} | {e.kind for e in mini.events})
     found: dict[int, list[Event]] = {}
     true_events: set[str] = set()
@@ -192,7 +193,9 @@ def test_every_situation_is_found_and_precision_recall_per_kind(mini: Run) -> No
     assert not missed, "situations not found:\n" + "\n".join(json.dumps(m) for m in missed)
 
 
-def test_no_level_3_event_from_traffic_not_scripted_together(mini: Run) -> None:
+def check_no_level_3_from_unscripted_traffic(mini: Run) -> None:
+    """Level 3+ only among vessels scripted into a situation together; prints how close
+    the two vessels of each such close-quarters event really came."""
     scripted = [set(row["vessels"]) for row in mini.truth]
     severe = [e for e in mini.events if e.level >= 3]
     report = []
@@ -212,7 +215,7 @@ def test_no_level_3_event_from_traffic_not_scripted_together(mini: Run) -> None:
     assert not unscripted, f"level >= 3 from unscripted traffic: {unscripted}"
 
 
-def test_events_carry_the_rulebook_and_the_json_keys(mini: Run) -> None:
+def check_events_carry_the_rulebook_and_the_json_keys(mini: Run) -> None:
     book = {e.rulebook for e in mini.events}
     assert len(book) == 1 and next(iter(book)).id == "ecs-standard"
     for event in mini.events:
@@ -221,3 +224,10 @@ def test_events_carry_the_rulebook_and_the_json_keys(mini: Run) -> None:
         assert record["status"] in ("open", "closed", "retracted")
         assert (record["end"] is None) == (record["status"] == "open")
     assert mini.engine.stats.too_late == 0 and mini.engine.stats.late == 0
+
+
+def test_ecs_mini_end_to_end(mini: Run) -> None:
+    # One test, so the simulation runs once per session even under pytest-xdist.
+    check_events_carry_the_rulebook_and_the_json_keys(mini)
+    check_every_situation_is_found(mini)
+    check_no_level_3_from_unscripted_traffic(mini)

@@ -58,7 +58,7 @@ def detect_command(
             raise InputError("--stream writes events as they happen: use jsonl or table")
         if not db.exists():
             raise StoreError(f"{db}: no track store here; create one with `seabridge ingest`")
-        rulebook, zones, parties = load_pack_rulebook(rulebook_name, pack_name)
+        rulebook, zones, parties = load_pack_rulebook(rulebook_name, pack_name, build=False)
         engine = Engine(rulebook, zones, parties)
         with (
             TrackStore.open(db, read_only=True) as store,

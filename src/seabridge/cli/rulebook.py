@@ -36,15 +36,17 @@ RULEBOOK_HELP = (
 
 
 def load_pack_rulebook(
-    name_or_path: str | None, pack_name: str
+    name_or_path: str | None, pack_name: str, *, build: bool = True
 ) -> tuple[Rulebook, geo.ZoneSet, tuple[Party, ...]]:
     """The rulebook, validated against the pack's zones and parties, with those zones and
-    parties (what an engine needs)."""
+    parties (what an engine needs). ``build`` also runs each kind's own checks (an engine
+    runs them anyway when it is built)."""
     pack = load_pack(pack_name)
     zones = geo.load_zones(pack)
     parties = load_parties(pack)
     rulebook = load_rulebook(name_or_path, pack, zone_ids=zones.ids, parties=parties)
-    build_rules(rulebook, zones, parties)  # what each kind checks when it is built
+    if build:
+        build_rules(rulebook, zones, parties)
     return rulebook, zones, parties
 
 
