@@ -197,7 +197,7 @@ def _progress(enabled: bool) -> Iterator[ProgressCallback | None]:
             task,
             total=end_ms - start_ms,
             completed=reached_ms - start_ms,
-            description=ms_to_iso(reached_ms),
+            description=ms_to_iso(reached_ms // 1000 * 1000),
         )
 
     with bar:
