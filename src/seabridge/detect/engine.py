@@ -385,8 +385,11 @@ class Engine:
         return party
 
     def _in_fleets(self, vessels: Sequence[int], fleets: str | Sequence[str]) -> bool:
+        party_of = self._party_of
         for mmsi in vessels:
-            party = self._party(int(mmsi))
+            party = party_of.get(mmsi)
+            if party is None:
+                party = self._party(int(mmsi))
             if party >= 0 and (fleets == "any" or self.parties[party].id in fleets):
                 return True
         return False

@@ -92,7 +92,6 @@ class FrameBuilder:
         self.parties = tuple(parties)
         self.zones = zones
         self.max_age_ms = max_age_ms
-        self._slot: dict[int, int] = {}
         self._size = 0
         capacity = 64
         self._mmsi = np.zeros(capacity, dtype=np.uint32)
@@ -102,6 +101,7 @@ class FrameBuilder:
         self._any = _Latest(capacity)
         self._ok = _Latest(capacity)
         self._order = np.zeros(0, dtype=np.intp)  # slots sorted by MMSI
+        self._sorted = np.zeros(0, dtype=np.uint32)  # the MMSIs in that order
 
     def __len__(self) -> int:
         """Vessels ever seen (by a fix or a static report)."""
@@ -121,24 +121,31 @@ class FrameBuilder:
     def _slots(self, mmsi: Any) -> Any:
         """The slot of each MMSI, creating slots for new vessels."""
         unique, inverse = np.unique(mmsi, return_inverse=True)
-        slot_of = self._slot
-        new = [int(m) for m in unique.tolist() if int(m) not in slot_of]
-        if new:
+        where, known = self._find(unique)
+        if not known.all():
+            new = unique[~known].astype(np.uint32)
             first = self._size
-            self._size += len(new)
+            self._size += new.size
             if self._size > self._mmsi.shape[0]:
                 self._grow(max(self._size, 2 * self._mmsi.shape[0]))
-            numbers = np.asarray(new, dtype=np.uint32)
             span = slice(first, self._size)
-            self._mmsi[span] = numbers
-            flags = flags_for_mmsis(numbers).fill_null("")
+            self._mmsi[span] = new
+            flags = flags_for_mmsis(new).fill_null("")
             self._flag[span] = np.asarray(flags.to_pylist(), dtype="<U2")
-            self._party[span] = party_index(self.parties, numbers)
-            for offset, value in enumerate(new):
-                slot_of[value] = first + offset
+            self._party[span] = party_index(self.parties, new)
             self._order = np.argsort(self._mmsi[: self._size], kind="stable")
-        lookup = np.fromiter((slot_of[int(m)] for m in unique.tolist()), np.intp, unique.size)
-        return lookup[inverse.reshape(-1)]
+            self._sorted = self._mmsi[self._order]
+            where, known = self._find(unique)
+        return self._order[where][inverse.reshape(-1)]
+
+    def _find(self, unique: Any) -> tuple[Any, Any]:
+        """(position in the MMSI-sorted slots, whether known) for sorted unique MMSIs."""
+        if self._sorted.size == 0:
+            return np.zeros(unique.size, dtype=np.intp), np.zeros(unique.size, dtype=np.bool_)
+        where = np.searchsorted(self._sorted, unique)
+        clipped = np.minimum(where, self._sorted.size - 1)
+        known = (where < self._sorted.size) & (self._sorted[clipped] == unique)
+        return clipped, known
 
     # -- input --------------------------------------------------------------------------
 
@@ -232,7 +239,6 @@ class FrameBuilder:
     def snapshot(self) -> Any:
         """A copy of everything the builder holds (for late-data replays)."""
         return (
-            dict(self._slot),
             self._size,
             self._mmsi.copy(),
             self._ship_type.copy(),
@@ -241,12 +247,13 @@ class FrameBuilder:
             self._any.copy(),
             self._ok.copy(),
             self._order.copy(),
+            self._sorted.copy(),
         )
 
     def restore(self, saved: Any) -> None:
         """Go back to a state returned by :meth:`snapshot` (which stays reusable)."""
-        slot, size, mmsi, ship_type, flag, party, any_fix, ok_fix, order = saved
-        self._slot, self._size = dict(slot), size
+        size, mmsi, ship_type, flag, party, any_fix, ok_fix, order, ordered = saved
+        self._size, self._sorted = size, ordered.copy()
         self._mmsi, self._ship_type = mmsi.copy(), ship_type.copy()
         self._flag, self._party = flag.copy(), party.copy()
         self._any, self._ok, self._order = any_fix.copy(), ok_fix.copy(), order.copy()
