@@ -109,8 +109,7 @@ SETTINGS: tuple[Setting, ...] = (
         30.0,
         0.5,
         1440.0,
-        "A vessel is present in the detection frame while its latest position is at most "
-        "this old.",
+        "A vessel is in the detection frame while its latest position is at most this old.",
     ),
     Setting(
         "detect.checkpoint_ticks",
