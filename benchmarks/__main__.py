@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import close_quarters, detect_replay, ingest_aishub, zones_containment
+from benchmarks import (
+    close_quarters,
+    detect_replay,
+    ingest_aishub,
+    sim_throughput,
+    zones_containment,
+)
 
 BENCHMARKS = {
     "ingest": ingest_aishub.main,
     "close_quarters": close_quarters.main,
     "zones": zones_containment.main,
     "detect": detect_replay.main,
+    "sim": sim_throughput.main,
 }
 
 

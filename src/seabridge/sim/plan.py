@@ -12,37 +12,35 @@ one vessel that overlap.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from shapely.geometry import MultiPolygon, Point, Polygon
+from shapely.geometry import MultiPolygon, Polygon
 
-from seabridge import geo
 from seabridge.ais.mid import flag_for_mmsi
-from seabridge.errors import PackError
-from seabridge.packs import Party, load_parties
 from seabridge.sim import schema as s
 from seabridge.sim.controllers import (
     STATUS_ANCHORED,
     STATUS_MOORED,
-    FishTask,
     HoldTask,
     RouteTask,
 )
-from seabridge.sim.draws import fleet_rng
 from seabridge.sim.encode import Identity
+from seabridge.sim.fleetplan import (
+    BaseTask,
+    FleetBuilder,
+    default_performance,
+    fish_template,
+    vessel_identity,
+)
 from seabridge.sim.fleets import (
     LanePlacer,
-    callsign_for,
     fishing_cells,
-    imo_number,
-    merchant_name,
-    pick_mmsis,
 )
 from seabridge.sim.motion import State
+from seabridge.sim.names import Names
 from seabridge.sim.scenario import Scenario, ScenarioError
 from seabridge.sim.shapes import (
     Route,
@@ -50,10 +48,10 @@ from seabridge.sim.shapes import (
     flat_vector_m,
     loop_around,
     offset_route,
-    points_in,
 )
 from seabridge.sim.situations import (
     Approach,
+    Meeting,
     PlaneZone,
     RendezvousLead,
     RendezvousPartner,
@@ -68,27 +66,9 @@ from seabridge.units import M_PER_NM
 __all__ = ["BaseTask", "Plan", "VesselPlan", "build_plan"]
 
 F64 = NDArray[np.float64]
-BaseTask = RouteTask | FishTask | HoldTask
 _DEFAULT_STATION = "sim"
 # Lane tracks are dead-reckoned along the polyline; real ones cut corners a little.
 _LANE_CLEARANCE = 1.25
-
-
-def _performance(ship_type: int) -> tuple[float, float, float]:
-    """Default (max speed kn, turn deg/min, acceleration kn/min) by ship type."""
-    if ship_type == 30:
-        return 12.0, 90.0, 6.0
-    if 40 <= ship_type <= 49:
-        return 40.0, 60.0, 10.0
-    if ship_type in (35, 51, 55) or 50 <= ship_type <= 59:
-        return 25.0, 60.0, 6.0
-    if 60 <= ship_type <= 69:
-        return 24.0, 30.0, 3.0
-    if 70 <= ship_type <= 79:
-        return 18.0, 20.0, 1.5
-    if 80 <= ship_type <= 89:
-        return 16.0, 15.0, 1.0
-    return 15.0, 30.0, 3.0
 
 
 @dataclass
@@ -150,12 +130,7 @@ class _Compiler:
         self.seed = self.spec.seed if seed is None else seed
         self.duration_s = self.spec.duration if duration_s is None else duration_s
         self.start_ms = self.spec.start
-        self.features: dict[str, tuple[float, float]] = {}
-        self.pack_zones: dict[str, Polygon | MultiPolygon] = {}
-        self.parties: tuple[Party, ...] = ()
-        self._load_pack()
-        self.zones: dict[str, Polygon | MultiPolygon] = dict(self.pack_zones)
-        self._plane_zones: dict[str, PlaneZone] = {}
+        self.names = Names(scenario)
         self.vessels: list[VesselPlan] = []
         self.lat: list[float] = []
         self.lon: list[float] = []
@@ -170,90 +145,27 @@ class _Compiler:
     def error(self, where: str, message: str) -> ScenarioError:
         return self.scenario.error(where, message)
 
-    # -- the pack ------------------------------------------------------------------------
-
-    def _load_pack(self) -> None:
-        pack = self.scenario.pack
-        if pack is None:
-            return
-        try:
-            if "features" in pack.files:
-                features = geo.load_features(pack)
-                self.features = {f.id: (f.lat, f.lon) for f in features}
-                if "zones" in pack.files:
-                    zones = geo.load_zones(pack, features)
-                    self.pack_zones = {zone.id: zone.geometry for zone in zones}
-            if "parties" in pack.files:
-                self.parties = load_parties(pack)
-        except PackError as exc:
-            raise self.error("pack", str(exc)) from None
-
-    # -- names ---------------------------------------------------------------------------
+    # -- names (seabridge.sim.names) --------------------------------------------------
 
     def time_s(self, when: When) -> float:
-        return when.resolve_s(self.start_ms)
+        return self.names.time_s(when)
 
-    def point(self, spec: s.PointSpec, where: str, depth: int = 0) -> tuple[float, float]:
-        if isinstance(spec, s.LatLon):
-            return spec.lat, spec.lon
-        if isinstance(spec, s.Relative):
-            lat, lon = self.point(spec.from_, f"{where}.from", depth + 1)
-            lat2, lon2 = geo.forward(lat, lon, spec.bearing_deg, spec.range_nm * M_PER_NM)
-            return float(lat2), float(lon2)
-        if depth > 8:
-            raise self.error(where, f"point {spec!r} refers to itself")
-        if spec in self.spec.points:
-            return self.point(self.spec.points[spec], f"points.{spec}", depth + 1)
-        if spec in self.features:
-            return self.features[spec]
-        known = sorted(self.spec.points) + sorted(self.features)
-        raise self.error(
-            where,
-            f"unknown point {spec!r}; known: {', '.join(known) or 'none'} "
-            "(scenario points, then the pack's features)",
-        )
+    def point(self, spec: s.PointSpec, where: str) -> tuple[float, float]:
+        return self.names.point(spec, where)
 
     def zone(self, zone_id: str, where: str) -> Polygon | MultiPolygon:
-        if zone_id not in self.zones:
-            known = ", ".join(sorted(self.zones)) or "none"
-            raise self.error(where, f"unknown zone {zone_id!r}; known: {known}")
-        return self.zones[zone_id]
+        return self.names.zone(zone_id, where)
 
     def plane_zone(self, zone_id: str, where: str) -> PlaneZone:
-        if zone_id not in self._plane_zones:
-            self._plane_zones[zone_id] = PlaneZone.of(zone_id, self.zone(zone_id, where))
-        return self._plane_zones[zone_id]
+        return self.names.plane_zone(zone_id, where)
 
     def shape(self, spec: s.Shape | s.ZoneSpec, where: str) -> Polygon | MultiPolygon:
-        if isinstance(spec, s.Shape) and spec.zone is not None:
-            return self.zone(spec.zone, f"{where}.zone")
-        if spec.box is not None:
-            box = spec.box
-            return Polygon(
-                [
-                    (box.west, box.south),
-                    (box.east, box.south),
-                    (box.east, box.north),
-                    (box.west, box.north),
-                ]
-            )
-        if spec.circle is not None:
-            lat, lon = self.point(spec.circle.center, f"{where}.circle.center")
-            return geo.geodesic_buffer(Point(lon, lat), spec.circle.radius_nm * M_PER_NM)
-        assert spec.polygon is not None
-        corners = [self.point(p, f"{where}.polygon[{i}]") for i, p in enumerate(spec.polygon)]
-        polygon = Polygon([(lon, lat) for lat, lon in corners])
-        if not polygon.is_valid:
-            raise self.error(f"{where}.polygon", "the polygon crosses itself")
-        return polygon
+        return self.names.shape(spec, where)
 
     # -- the whole plan ------------------------------------------------------------------
 
     def build(self) -> Plan:
-        for number, zone in enumerate(self.spec.zones):
-            if zone.id in self.zones:
-                raise self.error(f"zones[{number}].id", f"zone {zone.id!r} is defined twice")
-            self.zones[zone.id] = self.shape(zone, f"zones[{number}]")
+        self.names.add_zones()
         for number, zone_id in enumerate(self.spec.truth.zones):
             self.zone(zone_id, f"truth.zones[{number}]")
             self.watched.append(zone_id)
@@ -271,6 +183,14 @@ class _Compiler:
             self._situations(vessel, f"vessels[{number}]", mmsi_index)
         clearance_m = _LANE_CLEARANCE * self.spec.truth.min_separation_nm * M_PER_NM
         self.placer = LanePlacer(self.duration_s, clearance_m)
+        self.fleet_builder = FleetBuilder(
+            self.names,
+            self.seed,
+            self.taken,
+            self.placer,
+            {lane.id: lane for lane in self.spec.lanes},
+            self._lane_route,
+        )
         for number, fleet in enumerate(self.spec.fleets):
             self._add_fleet(fleet, f"fleets[{number}]")
         return self._plan()
@@ -301,7 +221,7 @@ class _Compiler:
             vessels=self.vessels,
             state=state,
             settled=np.asarray(self.settled, dtype=np.bool_),
-            zones=self.zones,
+            zones=self.names.zones,
             watched=tuple(dict.fromkeys(self.watched)),
             linked=self.linked,
             min_separation_m=self.spec.truth.min_separation_nm * M_PER_NM,
@@ -346,7 +266,7 @@ class _Compiler:
         return len(self.vessels) - 1
 
     def _ship_performance(self, ship: s._Ship, ship_type: int) -> tuple[float, float, float]:
-        max_kn, turn, accel = _performance(ship_type)
+        max_kn, turn, accel = default_performance(ship_type)
         return (
             ship.max_speed_kn if ship.max_speed_kn is not None else max_kn,
             ship.turn_deg_per_min if ship.turn_deg_per_min is not None else turn,
@@ -367,9 +287,9 @@ class _Compiler:
             )
         if vessel.party is None:
             return
-        party = next((p for p in self.parties if p.id == vessel.party), None)
+        party = next((p for p in self.names.parties if p.id == vessel.party), None)
         if party is None:
-            known = ", ".join(p.id for p in self.parties) or "none (no pack parties)"
+            known = ", ".join(p.id for p in self.names.parties) or "none (no pack parties)"
             raise self.error(f"{where}.party", f"unknown party {vessel.party!r}; known: {known}")
         if vessel.mmsi not in party.fleet:
             raise self.error(
@@ -380,7 +300,7 @@ class _Compiler:
     def _add_vessel(self, vessel: s.VesselSpec, where: str) -> None:
         self._check_mmsi(vessel, where)
         beam = vessel.beam_m if vessel.beam_m is not None else vessel.length_m / 5.0
-        identity = _identity(
+        identity = vessel_identity(
             mmsi=vessel.mmsi,
             name=vessel.name,
             callsign=vessel.callsign,
@@ -423,7 +343,7 @@ class _Compiler:
             centre_lat, centre_lon = (boxes[0] + boxes[2]) / 2, (boxes[1] + boxes[3]) / 2
             east, north = flat_vector_m(lat, lon, centre_lat, centre_lon)
             nearest = np.asarray([int(np.argmin(np.hypot(east, north)))], dtype=np.intp)
-            return fishing_cells(boxes, nearest, _fish_template(spec))[0]
+            return fishing_cells(boxes, nearest, fish_template(spec))[0]
         if kind in ("anchored", "moored"):
             if spec.area is not None:
                 raise self.error(f"{where}.area", "only fleets place vessels in an area")
@@ -609,40 +529,19 @@ class _Compiler:
                 f"{where}.meet_at", "the meeting must come after the rendezvous starts"
             )
         end = meet + spec.duration
+        lat: float | None = None
+        lon: float | None = None
         if spec.position is not None:
             lat, lon = self.point(spec.position, f"{where}.position")
-        else:
-            lat = (self.lat[index] + self.lat[partner]) / 2.0
-            lon = (self.lon[index] + self.lon[partner]) / 2.0
-        right = math.radians(spec.drift_course_deg + 90.0)
-        plat, plon = geo.forward(lat, lon, math.degrees(right) % 360.0, spec.distance_m)
+        meeting = Meeting(lat, lon, spec.distance_m, spec.drift_course_deg)
         lead = RendezvousLead(
-            "rendezvous",
-            index,
-            start,
-            end,
-            partner=partner,
-            meet_s=meet,
-            lat=lat,
-            lon=lon,
-            drift_kn=spec.drift_kn,
-            drift_course_deg=spec.drift_course_deg,
-            max_kn=max_kn,
-            within_m=spec.within_m,
-        )
+            "rendezvous", index, start, end, partner=partner, meet_s=meet, meeting=meeting,
+            drift_kn=spec.drift_kn, max_kn=max_kn, within_m=spec.within_m,
+        )  # fmt: skip
         follower = RendezvousPartner(
-            "rendezvous_partner",
-            partner,
-            start,
-            end,
-            lead=index,
-            meet_s=meet,
-            lat=float(plat),
-            lon=float(plon),
-            distance_m=spec.distance_m,
-            drift_course_deg=spec.drift_course_deg,
-            max_kn=self.perf[partner][0],
-        )
+            "rendezvous_partner", partner, start, end, lead=index, meet_s=meet,
+            meeting=meeting, max_kn=self.perf[partner][0],
+        )  # fmt: skip
         return [lead, follower]
 
     def _zone_entry(
@@ -698,213 +597,11 @@ class _Compiler:
         plan.situations.append(situation)
         plan.situations.sort(key=lambda item: item.start_s)
 
-    # -- fleets --------------------------------------------------------------------------
-
     def _add_fleet(self, fleet: s.Fleet, where: str) -> None:
-        rng = fleet_rng(self.seed, fleet.id)
-        mids, mid_weights = _weights(fleet.mids)
-        for number, mid in enumerate(mids):
-            if flag_for_mmsi(mid * 1_000_000 + 100_000) is None:
-                raise self.error(f"{where}.mids[{number}]", f"{mid} is not an allocated MID")
-        mmsis = pick_mmsis(rng, mids, mid_weights, fleet.count, self.taken)
-        kind = fleet.kind
-        placements = self._fleet_placements(fleet, where, rng, kind)
-        for number, mmsi in enumerate(mmsis):
-            class_b = _pick(rng, fleet.class_) == "B"
-            ship_type = int(_pick(rng, fleet.ship_type))
-            identity = self._fleet_identity(fleet, rng, mmsi, class_b, ship_type, where)
-            plan = VesselPlan(identity, f"{where} ({fleet.id}) #{number}", None, scripted=False)
-            position, course, speed, task = placements[number]
-            plan.bases.append((0.0, task))
-            self._append(plan, position, (course, speed), self._ship_performance(fleet, ship_type))
-
-    def _fleet_identity(
-        self,
-        fleet: s.Fleet,
-        rng: np.random.Generator,
-        mmsi: int,
-        class_b: bool,
-        ship_type: int,
-        where: str,
-    ) -> Identity:
-        length = float(rng.uniform(*fleet.length_m))
-        merchant = 60 <= ship_type <= 89
-        try:
-            name = fleet.name.format(n=int(rng.integers(1, 100_000)), merchant=merchant_name(rng))
-        except (KeyError, ValueError, IndexError) as exc:
-            raise self.error(
-                f"{where}.name", f"bad pattern ({exc}); use {{n}} and {{merchant}}"
-            ) from None
-        if len(name) > 20:
-            raise self.error(f"{where}.name", f"{name!r} is longer than 20 characters")
-        draught = float(rng.uniform(*fleet.draught_m)) if fleet.draught_m else length / 20.0
-        return _identity(
-            mmsi=mmsi,
-            name=name.upper(),
-            callsign=callsign_for(rng, mmsi, fleet.callsign_prefix),
-            ship_type=ship_type,
-            class_b=class_b,
-            imo=imo_number(rng) if merchant and not class_b else 0,
-            length_m=length,
-            beam_m=length / (6.5 if merchant else 4.0),
-            draught_m=min(draught, 25.5),
-            destination=fleet.destination,
-            heading_sensor=fleet.heading_sensor,
-            serial=int(rng.integers(1, 1 << 20)),
-        )
-
-    def _fleet_placements(
-        self, fleet: s.Fleet, where: str, rng: np.random.Generator, kind: str
-    ) -> list[tuple[tuple[float, float], float | None, float | None, BaseTask]]:
-        count = fleet.count
-        if kind == "transit":
-            return self._lane_placements(fleet, where, rng)
-        if kind == "fishing":
-            spec = fleet.fishing
-            assert spec is not None
-            boxes = cells_in(
-                self.shape(spec.area, f"{where}.fishing.area"), spec.cell_nm * M_PER_NM
-            )
-            if boxes[0].size < count:
-                raise self.error(
-                    f"{where}.count",
-                    f"{count} vessels but the area holds {boxes[0].size} cells of "
-                    f"{spec.cell_nm} nm; enlarge the area or lower count or cell_nm",
-                )
-            chosen = np.sort(rng.permutation(boxes[0].size)[:count]).astype(np.intp)
-            tasks = fishing_cells(boxes, chosen, _fish_template(spec))
-            placed: list[tuple[tuple[float, float], float | None, float | None, BaseTask]] = []
-            for task in tasks:
-                lat = float(rng.uniform(task.south, task.north))
-                lon = float(rng.uniform(task.west, task.east))
-                placed.append(((lat, lon), None, None, task))
-            return placed
-        spec_hold = fleet.anchored if kind == "anchored" else fleet.moored
-        assert spec_hold is not None
-        if spec_hold.area is None or spec_hold.position is not None:
-            raise self.error(f"{where}.{kind}", "a fleet needs an area (and no single position)")
-        berth_lat, berth_lon = points_in(
-            self.shape(spec_hold.area, f"{where}.{kind}.area"), spec_hold.spacing_nm * M_PER_NM
-        )
-        if berth_lat.size < count:
-            raise self.error(
-                f"{where}.count",
-                f"{count} vessels but the area has {berth_lat.size} berths "
-                f"{spec_hold.spacing_nm} nm apart",
-            )
-        chosen = np.sort(rng.permutation(berth_lat.size)[:count])
-        status = STATUS_ANCHORED if kind == "anchored" else STATUS_MOORED
-        courses = rng.uniform(0.0, 360.0, count)
-        return [
-            (
-                (float(berth_lat[i]), float(berth_lon[i])),
-                float(c),
-                0.0,
-                HoldTask(float(berth_lat[i]), float(berth_lon[i]), status),
-            )
-            for i, c in zip(chosen, courses, strict=True)
-        ]
-
-    def _lane_placements(
-        self, fleet: s.Fleet, where: str, rng: np.random.Generator
-    ) -> list[tuple[tuple[float, float], float | None, float | None, BaseTask]]:
-        spec = fleet.transit
-        assert spec is not None
-        if spec.lane is None:
-            raise self.error(f"{where}.transit", "a fleet transits a lane (lane: ID), not a route")
-        _, lane = self.lanes.get(spec.lane, (0, None))
-        if lane is None:
-            known = ", ".join(self.lanes) or "none"
-            raise self.error(f"{where}.transit.lane", f"unknown lane {spec.lane!r}; known: {known}")
-        directions = (
-            [spec.direction]
-            if spec.direction
-            else (["forward", "reverse"] if lane.both_ways else ["forward"])
-        )
-        slots = [spec.slot] if spec.slot is not None else list(range(lane.slots))
-        placed: list[tuple[tuple[float, float], float | None, float | None, BaseTask]] = []
-        for number in range(fleet.count):
-            direction = directions[number % len(directions)]
-            slot = slots[(number // len(directions)) % len(slots)]
-            route = self._lane_route(spec.lane, direction, slot, f"{where}.transit")
-            # Each slot has its share of the speed range, the fastest nearest the centre line,
-            # so vessels in one slot seldom catch up with each other.
-            low, high = spec.speed_kn
-            share = (high - low) / lane.slots
-            top = high - slot * share
-            speed = float(rng.uniform(top - share, top))
-            try:
-                start_m = self.placer.place(rng, route, speed)
-            except ValueError as exc:
-                raise self.error(f"{where}.transit.lane", f"{spec.lane}: {exc}") from None
-            lat, lon, ahead = route.at(np.asarray([start_m]))
-            course = float(route.course_at(ahead)[0])
-            task = RouteTask(route.lat, route.lon, speed, join_nearest=True)
-            placed.append(((float(lat[0]), float(lon[0])), course, speed, task))
-        return placed
-
-
-def _fish_template(spec: s.Fishing) -> FishTask:
-    return FishTask(
-        0.0,
-        0.0,
-        0.0,
-        0.0,
-        spec.speed_kn,
-        spec.haul_speed_kn,
-        spec.haul_every,
-        spec.haul_for,
-        spec.leg,
-    )
-
-
-def _weights(spec: Sequence[int] | dict[int, float]) -> tuple[list[int], list[float]]:
-    if isinstance(spec, dict):
-        return list(spec), [float(w) for w in spec.values()]
-    return list(spec), [1.0] * len(spec)
-
-
-def _pick(rng: np.random.Generator, spec: Any) -> Any:
-    if not isinstance(spec, dict):
-        return spec
-    keys = list(spec)
-    weights = np.asarray([float(spec[k]) for k in keys])
-    return keys[int(rng.choice(len(keys), p=weights / weights.sum()))]
-
-
-def _identity(
-    *,
-    mmsi: int,
-    name: str,
-    callsign: str,
-    ship_type: int,
-    class_b: bool,
-    imo: int,
-    length_m: float,
-    beam_m: float,
-    draught_m: float,
-    destination: str,
-    heading_sensor: bool | None,
-    serial: int,
-) -> Identity:
-    """An identity with the GNSS antenna 70 % of the length from the stern, centred."""
-    to_bow = min(round(length_m * 0.3), 511)
-    to_stern = min(round(length_m * 0.7), 511)
-    side = min(round(beam_m / 2.0), 63)
-    return Identity(
-        mmsi=mmsi,
-        name=name,
-        callsign=callsign,
-        ship_type=ship_type,
-        class_b=class_b,
-        imo=imo,
-        to_bow=to_bow,
-        to_stern=to_stern,
-        to_port=side,
-        to_starboard=side,
-        draught_m=draught_m,
-        destination=destination,
-        heading_sensor=(not class_b) if heading_sensor is None else heading_sensor,
-        accuracy=1 if ship_type in (35, 55) else 0,
-        serial=serial,
-    )
+        for made in self.fleet_builder.build(fleet, where):
+            plan = VesselPlan(made.identity, made.where, None, scripted=False)
+            plan.bases.append((0.0, made.task))
+            self._append(
+                plan, made.position, (made.course, made.speed),
+                self._ship_performance(fleet, made.identity.ship_type),
+            )  # fmt: skip

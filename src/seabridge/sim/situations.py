@@ -36,6 +36,7 @@ from seabridge.units import MPS_PER_KN
 
 __all__ = [
     "Approach",
+    "Meeting",
     "PlaneZone",
     "RendezvousLead",
     "RendezvousPartner",
@@ -183,23 +184,47 @@ class Shadow(Situation):
 
 
 @dataclass(eq=False)
+class Meeting:
+    """Where a rendezvous meets: given, or the midpoint of the two vessels when it starts.
+    The partner waits ``distance_m`` abeam of it (to the right of the drift course)."""
+
+    lat: float | None
+    lon: float | None
+    distance_m: float
+    drift_course_deg: float
+
+    def point(self, state: State, lead: int, partner: int) -> tuple[float, float]:
+        if self.lat is None or self.lon is None:
+            self.lat = (float(state.lat[lead]) + float(state.lat[partner])) / 2.0
+            self.lon = (float(state.lon[lead]) + float(state.lon[partner])) / 2.0
+        return self.lat, self.lon
+
+    def partner_point(self, state: State, lead: int, partner: int) -> tuple[float, float]:
+        lat, lon = self.point(state, lead, partner)
+        right = math.radians(self.drift_course_deg + 90.0)
+        return _offset(
+            lat, lon, self.distance_m * math.sin(right), self.distance_m * math.cos(right)
+        )
+
+
+@dataclass(eq=False)
 class RendezvousLead(Situation):
     partner: int = 0
     meet_s: float = 0.0
-    lat: float = 0.0
-    lon: float = 0.0
+    meeting: Meeting | None = None
     drift_kn: float = 0.5
-    drift_course_deg: float = 45.0
     max_kn: float = 0.0
     within_m: float = 500.0
 
     def steer(self, now_s: float, state: State) -> bool:
+        assert self.meeting is not None
         if self.end_s is not None and now_s >= self.end_s:
             return False
         if now_s < self.meet_s:
-            _plan_arrival(state, self.vessel, self.lat, self.lon, self.meet_s - now_s, self.max_kn)
+            lat, lon = self.meeting.point(state, self.vessel, self.partner)
+            _plan_arrival(state, self.vessel, lat, lon, self.meet_s - now_s, self.max_kn)
         else:
-            state.want_cog_deg[self.vessel] = self.drift_course_deg
+            state.want_cog_deg[self.vessel] = self.meeting.drift_course_deg
             state.want_sog_kn[self.vessel] = self.drift_kn
             state.nav_status[self.vessel] = STATUS_UNDER_WAY
         return True
@@ -209,20 +234,22 @@ class RendezvousLead(Situation):
 class RendezvousPartner(Situation):
     lead: int = 0
     meet_s: float = 0.0
-    lat: float = 0.0
-    lon: float = 0.0
-    distance_m: float = 80.0
-    drift_course_deg: float = 45.0
+    meeting: Meeting | None = None
     max_kn: float = 0.0
 
     def steer(self, now_s: float, state: State) -> bool:
+        assert self.meeting is not None
         if self.end_s is not None and now_s >= self.end_s:
             return False
         if now_s < self.meet_s - 60.0:
-            _plan_arrival(state, self.vessel, self.lat, self.lon, self.meet_s - now_s, self.max_kn)
+            lat, lon = self.meeting.partner_point(state, self.lead, self.vessel)
+            _plan_arrival(state, self.vessel, lat, lon, self.meet_s - now_s, self.max_kn)
         else:
-            bearing = (self.drift_course_deg + 90.0) - float(state.cog_deg[self.lead])
-            _station_keep(state, self.vessel, self.lead, self.distance_m, bearing, self.max_kn)
+            course = self.meeting.drift_course_deg + 90.0
+            bearing = course - float(state.cog_deg[self.lead])
+            _station_keep(
+                state, self.vessel, self.lead, self.meeting.distance_m, bearing, self.max_kn
+            )
         return True
 
 
