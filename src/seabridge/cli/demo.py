@@ -1,27 +1,36 @@
-"""``seabridge demo``: the most complete pipeline that exists, on built-in East China Sea data.
+"""``seabridge demo``: the most complete pipeline that exists, on the built-in East China Sea
+scenario.
 
-For now: the built-in NMEA sample (encoded with pyais, tag blocks, two receivers, a few
-damaged lines) -> ingest -> track store -> vessel list, GeoJSON tracks and the Parquet
-archive. Later issues extend it to detection, incidents and two federated nodes.
+Today: simulate ``ecs-mini`` (real NMEA with tag blocks, two receivers, scripted situations
+and their ground truth) -> ingest -> track store -> detection under the ``ecs-standard``
+rulebook -> events, checked against the ground truth, plus the vessel list and GeoJSON
+tracks. The same commands a user runs, in one. Later issues add incidents, the hotline and
+two federated nodes.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.table import Table
 
 from seabridge.ais.ingest import IngestOptions, ingest
 from seabridge.ais.quarantine import Quarantine
-from seabridge.ais.sample import sample_lines
-from seabridge.cli._app import app, out, quarantine_path_for, user_errors
+from seabridge.cli._app import app, err, out, quarantine_path_for, user_errors
+from seabridge.cli.detect import _line as event_line
 from seabridge.cli.ingest import _summary_table
-from seabridge.cli.tracks import vessel_table
+from seabridge.cli.rulebook import load_pack_rulebook
+from seabridge.detect import Engine, Event, final_events, run_store
 from seabridge.errors import InputError
+from seabridge.sim import Simulation, load_scenario, truth_line, write_lines
 from seabridge.tracks import OUTPUT_COLUMNS, TrackStore, write_table
+from seabridge.units import iso_to_ms
 
-VESSEL_EXAMPLE = 431999001  # KAIYO PATROL 7 in the built-in sample
 MARKER = ".seabridge-demo"
 
 
@@ -49,26 +58,86 @@ def demo_command(
     out_dir: Path = typer.Option(
         Path("demo-out"), "--out", help="Directory for the demo's files (replaced each run)."
     ),
-    minutes: int = typer.Option(60, "--minutes", min=1, max=24 * 60, help="Sample length."),
+    scenario: str = typer.Option(
+        "ecs-mini", "--scenario", help="ecs-mini (1 h, quick) or ecs-demo (6 h, 1,500 vessels)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Override the scenario's seed."),
 ) -> None:
-    """Run the pipeline on the built-in East China Sea sample and print what it found."""
+    """Simulate the built-in East China Sea scenario, ingest it, detect under the shared
+    safety standard, and show what was found against what was scripted."""
     with user_errors():
         _fresh_directory(out_dir)
-        nmea = out_dir / "ecs-sample.nmea"
-        nmea.write_text("\n".join(sample_lines(minutes)) + "\n", encoding="ascii")
+        nmea, truth_path = out_dir / "ecs.nmea", out_dir / "truth.jsonl"
+        err.print(f"simulating {scenario} ...", markup=False)
+        simulation = Simulation(load_scenario(scenario), seed=seed)
+        with nmea.open("w", encoding="ascii") as stream:
+            write_lines(simulation.transmissions(), stream)
+        result = simulation.result
+        truth_path.write_text("".join(truth_line(row) for row in result.situations))
         db = out_dir / "tracks.duckdb"
         quarantine = quarantine_path_for(db)
+        rulebook, zones, parties = load_pack_rulebook(None, "ecs", build=False)
         with Quarantine(quarantine) as rejected, TrackStore.open(db) as store:
             summary = ingest([str(nmea)], store, rejected, IngestOptions())
             vessels = store.vessels()
-            tracks = store.positions().select(list(OUTPUT_COLUMNS))
-            archive = store.export_parquet(out_dir / "archive")
-        write_table(tracks, "geojson", out_dir / "tracks.geojson", geometry="lines")
-    out.print(f"Built-in sample: {nmea} ({minutes} min of East China Sea traffic)")
-    out.print(_summary_table(summary, db, quarantine))
-    out.print(vessel_table(vessels.to_pylist()))
-    out.print(f"Tracks as GeoJSON lines: {out_dir / 'tracks.geojson'}")
-    out.print(f"Parquet archive: {out_dir / 'archive'} ({archive.rows:,} positions)")
+            write_table(
+                store.positions().select(list(OUTPUT_COLUMNS)),
+                "geojson",
+                out_dir / "tracks.geojson",
+                geometry="lines",
+            )
+            events = final_events(run_store(store, Engine(rulebook, zones, parties)))
+        with (out_dir / "events.jsonl").open("w") as stream:
+            stream.writelines(json.dumps(event.as_json()) + "\n" for event in events)
     out.print(
-        f"Try: seabridge tracks query --db {db} --mmsi {VESSEL_EXAMPLE} --format jsonl | head"
+        f"Scenario {scenario}: {result.vessels:,} vessels, {result.sentences:,} NMEA lines "
+        f"({nmea}), {len(result.situations)} scripted situations ({truth_path})"
     )
+    out.print(_summary_table(summary, db, quarantine))
+    out.print(f"{len(vessels):,} vessels in the track store (`seabridge vessels --db {db}`)")
+    out.print(_levels_table(events, rulebook.ref.id, rulebook.ref.version))
+    serious = [event for event in events if event.level >= 2]
+    out.print(f"Events of level 2 and above ({len(serious)}):")
+    for event in serious:
+        out.print("  " + event_line(event), markup=False, soft_wrap=True)
+    out.print(_scorecard(result.situations, events))
+    out.print(f"Events: {out_dir / 'events.jsonl'}; tracks: {out_dir / 'tracks.geojson'}")
+    out.print(f"Next: seabridge detect --db {db} --format table")
+
+
+def _levels_table(events: list[Event], rulebook_id: str, version: int) -> Table:
+    counts = Counter((event.kind, event.level) for event in events)
+    table = Table(title=f"Events ({rulebook_id} v{version}) by level", title_justify="left")
+    table.add_column("kind")
+    for level in (1, 2, 3, 4):
+        table.add_column(str(level), justify="right")
+    for kind in sorted({kind for kind, _ in counts}):
+        table.add_row(kind, *(str(counts.get((kind, level), "")) for level in (1, 2, 3, 4)))
+    return table
+
+
+def _found(row: dict[str, Any], events: list[Event]) -> bool:
+    """An event of the row's kind, on its vessels, overlapping its time window."""
+    start_ms, end_ms = iso_to_ms(row["start"]), iso_to_ms(row["end"])
+    vessels = set(row["vessels"])
+    for event in events:
+        event_end = event.end_ms if event.end_ms is not None else end_ms
+        if (
+            event.kind == row["kind"]
+            and vessels <= set(event.vessels)
+            and event.start_ms <= end_ms
+            and event_end >= start_ms
+        ):
+            return True
+    return False
+
+
+def _scorecard(situations: list[dict[str, Any]], events: list[Event]) -> Table:
+    """Scripted situations found by the rule of their kind, per kind."""
+    table = Table(title="Scripted situations found", title_justify="left")
+    for column in ("kind", "scripted", "found"):
+        table.add_column(column, justify="left" if column == "kind" else "right")
+    for kind in sorted({row["kind"] for row in situations}):
+        rows = [row for row in situations if row["kind"] == kind]
+        table.add_row(kind, str(len(rows)), str(sum(_found(row, events) for row in rows)))
+    return table
