@@ -33,11 +33,12 @@ scenario_module = pytest.importorskip("seabridge.sim.scenario")
 
 SLACK_MS = 2 * 60_000  # detection delays (dwell, ticks, hysteresis) at either end
 NEAR_M = {  # how far the event may be reported from the truth's position, by kind
-    "close_quarters": M_PER_NM,
-    "encounter": M_PER_NM,
-    "ais_gap": M_PER_NM,
+    "close_quarters": M_PER_NM,  # the predicted CPA point
+    "ais_gap": M_PER_NM,  # the last fix before the gap
 }
-TRACK_NEAR_M = M_PER_NM  # moving kinds: the vessels passed within this of the position
+# Other kinds (encounter, shadowing) report where the vessels are at the end: their tracks
+# must pass within this of the truth's position during the event.
+TRACK_NEAR_M = M_PER_NM
 HORIZON_MS = 12 * 60_000  # ecs-standard's close-quarters horizon
 
 
