@@ -264,6 +264,27 @@ def test_close_quarters_is_graded_by_fleet(a: int, b: int, offset_m: float, leve
     assert (event.end_ms or 0) - event.start_ms > 10 * MIN  # opened about 12 min ahead
 
 
+@pytest.mark.parametrize(("silent_until_s", "spans"), [(500, 1), (520, 2)])
+def test_close_quarters_hysteresis_on_a_reporting_gap(silent_until_s: int, spans: int) -> None:
+    # Two vessels side by side 300 m apart on the same course and speed: close all along.
+    # OTHER_B falls silent from 300 s; close_quarters uses fixes up to 3 min old, so from
+    # the tick at 480 s the pair is absent until OTHER_B reports again. Silent until 500 s:
+    # absent at 480 and 490 (20 s < 30 s hysteresis), one event. Until 520 s: absent at
+    # 480-510, closed at 510 with end 470, and a new event from 520.
+    a = track(OTHER_A, T0, 120, 10.0, LAT, LON, 10.0, 0.0)
+    b = [
+        fix
+        for fix in track(OTHER_B, T0, 120, 10.0, *moved(LAT, LON, 90.0, 300.0), 10.0, 0.0)
+        if not T0 + 300_000 <= fix.ts_ms < T0 + silent_until_s * 1000
+    ]
+    final = final_events(run(cq_engine(), fixes_table(a + b)))
+    assert len(final) == spans
+    if spans == 2:
+        first, second = sorted(final, key=lambda e: e.start_ms)
+        assert (first.status, first.end_ms) == ("closed", T0 + 470_000)
+        assert second.start_ms == T0 + 520_000 and second.id != first.id
+
+
 def test_no_event_when_passing_wide() -> None:
     assert run(cq_engine(), fixes_table(head_on(CCG, JCG, 1200.0))) == []
 
