@@ -8,7 +8,8 @@ are, so the scripted geometry comes true despite turn and speed limits:
   the target's frame (the relative track then just touches the circle), with the relative
   speed that gets there at the CPA time. Near the CPA the last velocity is held.
 - shadow: the station point at a bearing (relative to the target's course) and range, with
-  proportional closing on top of the target's own velocity.
+  proportional closing on top of the target's own velocity; when the target turns, the
+  shadowing vessel goes round it at that range rather than across its bows.
 - rendezvous: both vessels reach the meeting point at the meeting time, the partner abeam of
   the lead at ``distance_m``; then the lead drifts and the partner keeps station.
 - zone_entry: cross the nearest boundary point (or the line to ``via``) at the entry time,
@@ -48,6 +49,7 @@ __all__ = [
 
 _FREEZE_S = 3.0
 _SHADOW_CLOSING_S = 90.0
+_GO_ROUND_DEG = 40.0
 _ARRIVE_M = 200.0
 _SHUTTLE_M = 300.0
 _MIN_PLAN_S = 30.0
@@ -157,14 +159,19 @@ class Approach(Situation):
 def _station_keep(
     state: State, own: int, target: int, range_m: float, bearing_deg: float, max_kn: float
 ) -> None:
-    course = float(state.cog_deg[target]) + bearing_deg
-    lat, lon = _offset(
-        float(state.lat[target]),
-        float(state.lon[target]),
-        range_m * math.sin(math.radians(course)),
-        range_m * math.cos(math.radians(course)),
-    )
-    ex, ey = _vec(float(state.lat[own]), float(state.lon[own]), lat, lon)
+    """Close on the station at ``bearing_deg`` (relative to the target's course) and
+    ``range_m``. When the station is far round the target (it turned), go round at the
+    station's range, at most :data:`_GO_ROUND_DEG` at a time, instead of cutting across its
+    bows."""
+    tlat, tlon = float(state.lat[target]), float(state.lon[target])
+    station = math.radians(float(state.cog_deg[target]) + bearing_deg)
+    rx, ry = _vec(tlat, tlon, float(state.lat[own]), float(state.lon[own]))
+    here = math.atan2(rx, ry)  # bearing of own from the target, radians
+    turn = (station - here + math.pi) % (2 * math.pi) - math.pi
+    if abs(turn) > math.radians(_GO_ROUND_DEG):
+        station = here + math.copysign(math.radians(_GO_ROUND_DEG), turn)
+    sx, sy = range_m * math.sin(station), range_m * math.cos(station)
+    ex, ey = sx - rx, sy - ry
     vtx, vty = _velocity(state, target)
     _command(state, own, vtx + ex / _SHADOW_CLOSING_S, vty + ey / _SHADOW_CLOSING_S, max_kn)
 
