@@ -146,3 +146,15 @@ vessels:
     result = simulate(load_scenario(path), lines.append)
     assert result.summary()["vessels"] == 1
     assert all(line.startswith("\\s:sim,c:") for line in lines)
+
+
+def test_the_public_api_is_pinned() -> None:
+    import seabridge.sim
+
+    assert sorted(seabridge.sim.__all__) == [
+        "Incidental", "Scenario", "ScenarioError", "SimResult", "Simulation", "Transmission",
+        "builtin_scenarios", "load_scenario", "parse_address", "parse_duration_s",
+        "parse_scenario", "reporting_interval_s", "serve_tcp", "simulate", "truth_line",
+        "write_lines",
+    ]  # fmt: skip
+    assert set(seabridge.sim.builtin_scenarios()) >= {"ecs-mini", "ecs-demo"}
