@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP  := $(VENV)/.setup-stamp
 DEMO_OUT ?= demo-out
+BENCH ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test lint format bench docs clean
@@ -38,7 +39,7 @@ test: setup lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: setup  ## benchmarks against baselines measured in the same run
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH)
 
 docs: setup  ## regenerate the generated pages in docs/ (CLI reference, settings)
 	$(BIN)/python -m seabridge.cli._docs docs
