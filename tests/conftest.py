@@ -1,17 +1,11 @@
-"""Shared fixtures: the real test data in ../shared/data, and a decoder harness."""
+"""Shared fixtures: the real test data in ../shared/data (helpers live in support.py, a name
+no other test folder uses, so ``from support import ...`` always finds them)."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
-
-from seabridge.ais.nmea import NmeaDecoder
-from seabridge.ais.quarantine import Quarantine
-from seabridge.ais.summary import IngestSummary
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -23,54 +17,3 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared test data not found at {SHARED_DATA} (expected beside the checkout)")
     return SHARED_DATA
-
-
-@dataclass
-class Decoded:
-    """Everything one decoder run produced."""
-
-    positions: pa.Table
-    statics: pa.Table
-    summary: IngestSummary
-    rejects: list[dict[str, object]]
-
-
-def decode_lines(
-    lines: list[bytes], tmp_path: Path, *, start_ms: int | None = None, source: str = "test"
-) -> Decoded:
-    """Run one NmeaDecoder over ``lines`` and collect records, counters and quarantine."""
-    quarantine_path = tmp_path / f"quarantine-{source.replace('/', '_')}.jsonl"
-    quarantine = Quarantine(quarantine_path)
-    summary = IngestSummary(rejected=quarantine.counts)
-    decoder = NmeaDecoder(source, quarantine, summary, start_ms=start_ms)
-    decoder.feed(lines)
-    decoder.finish()
-    positions, statics = decoder.take()
-    quarantine.close()
-    rejects = []
-    if quarantine_path.exists():
-        rejects = [json.loads(line) for line in quarantine_path.read_text().splitlines()]
-    return Decoded(
-        pa.Table.from_batches([positions]), pa.Table.from_batches([statics]), summary, rejects
-    )
-
-
-def decode_file(path: Path, tmp_path: Path, *, start_ms: int | None = None) -> Decoded:
-    """Decode a whole NMEA file in one chunk."""
-    return decode_lines(
-        path.read_bytes().splitlines(), tmp_path, start_ms=start_ms, source=path.name
-    )
-
-
-def position_batch(rows: list[tuple[object, ...]]) -> pa.RecordBatch:
-    """A POSITION_SCHEMA batch from rows in schema order (ts as int ms)."""
-    from seabridge.ais.records import POSITION_SCHEMA
-
-    columns = list(zip(*rows, strict=True))
-    arrays = [
-        pa.array(values, pa.int64()).cast(field.type)
-        if field.name == "ts"
-        else pa.array(values, field.type)
-        for field, values in zip(POSITION_SCHEMA, columns, strict=True)
-    ]
-    return pa.RecordBatch.from_arrays(arrays, schema=POSITION_SCHEMA)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import decode_lines
 from seabridge.ais.framing import TagBlock, frame_line, parse_leading_time_ms, parse_tag_block
 from seabridge.ais.sample import SAMPLE_START_MS, sample_lines
 from seabridge.units import iso_to_ms, ms_to_iso
+from support import decode_lines
 
 POSITION = b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A"  # type 1, MMSI 371798000
 PART1 = b"!AIVDM,2,1,1,A,55?MbV02;H;s<HtKR20EHE:0@T4@Dn2222222216L961O5Gf0NSQEp6ClRp8,0*1C"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import decode_file
 from seabridge.units import iso_to_ms, ms_to_iso
+from support import decode_file
 
 START_MS = iso_to_ms("2024-01-01T00:00:00Z")
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from conftest import decode_file
 from seabridge.ais.mid import is_valid_mmsi
+from support import decode_file
 
 START_MS = 1_700_000_000_000
 POSITION_TYPES = {1, 2, 3, 9, 18, 19, 27}

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import decode_lines
+from support import decode_lines
 
 # Real type 1/3/18 sentences (gpsd sample.aivdm), each given its own tag-block time.
 VALID = [

@@ -15,12 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 from tracks_fixtures import T0_MS, assert_tables_equal, columns, positions_table, sort_like_store
 
-from conftest import position_batch
 from seabridge.ais.records import POSITION_SCHEMA
 from seabridge.errors import InputError
 from seabridge.tracks import OUTPUT_COLUMNS, TrackStore, iso_times, write_table
 from seabridge.tracks.geojson import split_at_antimeridian
 from seabridge.units import ms_to_iso
+from support import position_batch
 
 DAY_MS = 86_400_000
 

@@ -21,10 +21,10 @@ from tracks_fixtures import (
 )
 
 import seabridge.tracks
-from conftest import position_batch
 from seabridge.ais.records import POSITION_SCHEMA, STATIC_SCHEMA
 from seabridge.errors import StoreError, StoreLockedError
 from seabridge.tracks import SCHEMA_VERSION, TrackStore
+from support import position_batch
 
 
 def test_public_api_is_pinned() -> None:
