@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 from pyais.constants import TurnRate
+from sim_fixtures import POSITION_TYPES, MiniRun, row_ms, run_ecs_mini
 
-from conftest import POSITION_TYPES, MiniRun, row_ms
 from seabridge.ais.ingest import ingest
 from seabridge.ais.quarantine import Quarantine
 from seabridge.geo import distance_m
@@ -26,6 +26,12 @@ SCRIPTED_APPROACH_CPA_M = 0.1 * M_PER_NM
 AIS_RESOLUTION_M = 0.2  # 1/10000 minute of latitude
 JITTER_M = 10.0  # ecs-mini's 2 m position noise, five sigma
 TICK_S = 1.0
+
+
+@pytest.fixture(scope="module")
+def mini_run() -> MiniRun:
+    """ecs-mini, simulated once for this module (about ten seconds)."""
+    return run_ecs_mini()
 
 
 def _expected_turn(rot: float) -> float:

@@ -1,4 +1,4 @@
-"""One run of the built-in ecs-mini scenario, shared by the tests that check its output.
+"""One run of the built-in ecs-mini scenario, for the tests that check its output.
 
 The run is the simulator's whole product: NMEA lines, the ground truth and the counts.
 Every check decodes what was *emitted* (with pyais) rather than trusting internal state.
@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pyais
-import pytest
 from numpy.typing import NDArray
 
 from seabridge import geo
@@ -77,8 +76,8 @@ def row_ms(row: dict[str, Any], key: str) -> int:
     return iso_to_ms(str(row[key]))
 
 
-@pytest.fixture(scope="session")
-def mini_run() -> MiniRun:
+def run_ecs_mini() -> MiniRun:
+    """Simulate ecs-mini and decode every message it emitted."""
     scenario = load_scenario("ecs-mini")
     simulation = Simulation(scenario)
     transmissions = list(simulation.transmissions())
