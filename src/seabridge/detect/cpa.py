@@ -9,9 +9,11 @@ returns (a test checks it on seeded snapshots), at a fraction of the cost:
    plane (longitude scaled by the cosine of the highest latitude present and the smallest
    WGS-84 radius of curvature, so grid distances and grid speeds never exceed the true ones).
    Two vessels can come within ``threshold_m`` during the horizon only if their mid-horizon
-   points are within ``threshold_m + r_i + r_j`` (``r = speed * horizon / 2``). A uniform
-   grid of that size (numba, half-neighbourhood walk, no pair visited twice) yields the
-   candidates.
+   points are within ``threshold_m + r_i + r_j`` (``r = speed * horizon / 2``), and indeed
+   within ``threshold_m`` plus half the horizon at their relative speed. A uniform grid of
+   that size (numba, half-neighbourhood walk, no pair visited twice) yields the candidates;
+   inside each cell slow and fast vessels form separate blocks sorted by y, so a vessel
+   scans only the band of each block it can reach.
 2. **Exact CPA** per candidate on the pair's own local plane (east scaled by the cosine of
    the pair's mid latitude, WGS-84 radii of curvature there), closed form: ``t* = clamp(-dp.dv
    / |dv|^2, 0, H)``, ``d = |dp + dv t*|``. Over the few kilometres of a close-quarters pair
@@ -44,6 +46,9 @@ _DEG = math.pi / 180.0
 # Slack on the screen radius for the curvature the grid plane ignores (metres + relative).
 _SLACK_M = 50.0
 _SLACK_REL = 0.01
+# Vessels whose half-horizon reach is below this (about 5 kn over 6 min) form each cell's
+# slow block: moored, anchored, fishing.
+_SLOW_REACH_M = 1000.0
 
 
 class CpaPairs(NamedTuple):
@@ -100,20 +105,29 @@ def _grow(buffer: Any, size: int) -> Any:
 
 
 @numba.njit(cache=True)
-def _walk(starts: Any, keys: Any, cell_x: Any, cell_y: Any, cell_reach: Any, columns: int,
-          circumference: float, gx: Any, gy: Any, reach: Any, lat: Any, lon: Any, ve: Any,
-          vn: Any, horizon_s: float, threshold_m: float) -> Any:  # fmt: skip
+def _band(gy: Any, lo: int, hi: int, low_y: float) -> int:
+    """First index in ``[lo, hi)`` whose grid y is at least ``low_y`` (gy sorted there)."""
+    return lo + int(np.searchsorted(gy[lo:hi], low_y))
+
+
+@numba.njit(cache=True)
+def _walk(blocks: Any, block_reach: Any, keys: Any, cell_x: Any, cell_y: Any, columns: int,
+          circumference: float, gx: Any, gy: Any, vgx: Any, vgy: Any, reach: Any, lat: Any,
+          lon: Any, ve: Any, vn: Any, horizon_s: float, threshold_m: float) -> Any:  # fmt: skip
     """Visit every cell and its half neighbourhood; keep pairs whose exact CPA is close.
 
-    All arrays are in cell order (vessels of one cell are contiguous, sorted by grid y), so
-    the inner loops read memory sequentially and stop at the end of the band a vessel can
-    reach; returned indices are positions in that order.
+    All arrays are in cell order. Each cell holds two blocks, slow vessels then fast ones
+    (``blocks[c] = (slow start, fast start, end)``), each sorted by grid y, so a vessel
+    only scans the band of each block it can reach: a moored vessel does not scan a whole
+    cell because one fast ship passes through it. Returned indices are positions in that
+    order.
     """
     out_i = np.empty(1024, dtype=np.int64)
     out_j = np.empty(1024, dtype=np.int64)
     out_d = np.empty(1024, dtype=np.float64)
     out_t = np.empty(1024, dtype=np.float64)
     found = 0
+    half_horizon = 0.5 * horizon_s
     n_cells = keys.shape[0]
     for c in range(n_cells):
         for step in range(5):
@@ -125,38 +139,53 @@ def _walk(starts: Any, keys: Any, cell_x: Any, cell_y: Any, cell_reach: Any, col
                 k = np.searchsorted(keys, other)
                 if k >= n_cells or keys[k] != other or k == c:  # k == c: a grid one cell wide
                     continue
-            end = starts[k + 1]
-            for p in range(starts[c], starts[c + 1]):
+            for p in range(blocks[c, 0], blocks[c, 2]):
+                p_fast = p >= blocks[c, 1]
                 gxp, gyp, rp = gx[p], gy[p], reach[p] + threshold_m
-                # Cells are sorted by y: only a band of the other cell can be in reach.
-                window = rp + cell_reach[k]
-                q = p + 1 if step == 0 else starts[k]
-                if step != 0:
-                    q += np.searchsorted(gy[starts[k] : end], gyp - window)
-                while q < end:
-                    ddy = gy[q] - gyp
-                    if ddy > window:
-                        break
-                    ddx = abs(gx[q] - gxp)
-                    if ddx > 0.5 * circumference:  # the shorter way round the globe
-                        ddx = circumference - ddx
-                    limit = rp + reach[q]
-                    q += 1
-                    if ddx * ddx + ddy * ddy > limit * limit:
-                        continue
-                    d, t = _cpa(lat[p], lon[p], ve[p], vn[p], lat[q - 1], lon[q - 1], ve[q - 1],
-                                vn[q - 1], horizon_s)  # fmt: skip
-                    if d < threshold_m:
-                        if found == out_i.shape[0]:
-                            out_i = _grow(out_i, found)
-                            out_j = _grow(out_j, found)
-                            out_d = _grow(out_d, found)
-                            out_t = _grow(out_t, found)
-                        out_i[found] = p
-                        out_j[found] = q - 1
-                        out_d[found] = d
-                        out_t[found] = t
-                        found += 1
+                for fast in range(2):
+                    lo, hi = blocks[k, fast], blocks[k, fast + 1]
+                    if step == 0:
+                        if fast == 0 and p_fast:
+                            continue  # slow-fast pairs of a cell are visited from the slow side
+                        if fast == int(p_fast):
+                            lo = p + 1
+                    window = rp + block_reach[k, fast]
+                    q = _band(gy, lo, hi, gyp - window)
+                    while q < hi:
+                        ddy = gy[q] - gyp
+                        if ddy > window:
+                            break
+                        ddx = abs(gx[q] - gxp)
+                        if ddx > 0.5 * circumference:  # the shorter way round the globe
+                            ddx = circumference - ddx
+                        limit = rp + reach[q]
+                        distance2 = ddx * ddx + ddy * ddy
+                        if distance2 > limit * limit:
+                            q += 1
+                            continue
+                        # Tighter: mid points of a pair that ever comes within the threshold
+                        # are within it plus half the horizon at their *relative* speed.
+                        dvx, dvy = vgx[q] - vgx[p], vgy[q] - vgy[p]
+                        tight = (
+                            threshold_m
+                            + math.sqrt(dvx * dvx + dvy * dvy) * half_horizon * (1.0 + _SLACK_REL)
+                            + 2.0 * _SLACK_M
+                        )
+                        if distance2 <= tight * tight:
+                            d, t = _cpa(lat[p], lon[p], ve[p], vn[p], lat[q], lon[q], ve[q],
+                                        vn[q], horizon_s)  # fmt: skip
+                            if d < threshold_m:
+                                if found == out_i.shape[0]:
+                                    out_i = _grow(out_i, found)
+                                    out_j = _grow(out_j, found)
+                                    out_d = _grow(out_d, found)
+                                    out_t = _grow(out_t, found)
+                                out_i[found] = p
+                                out_j[found] = q
+                                out_d[found] = d
+                                out_t[found] = t
+                                found += 1
+                        q += 1
     return out_i[:found], out_j[:found], out_d[:found], out_t[:found]
 
 
@@ -207,13 +236,30 @@ def close_pairs(
     cell_x = np.floor(gx_wrapped / cell_m).astype(np.int64) % columns
     cell_y = np.floor(gy / cell_m).astype(np.int64)
     key = cell_y * columns + cell_x
-    order = np.lexsort((gy, key))
-    keys, starts = np.unique(key[order], return_index=True)
-    cell_reach = np.maximum.reduceat(reach[order], starts)
-    starts = np.append(starts, count).astype(np.int64)
-    first = order[starts[:-1]]
-    i, j, d, t = _walk(starts, keys, cell_x[first], cell_y[first], cell_reach, columns,
-                       360.0 * scale_x, gx_wrapped[order], gy[order], reach[order], lat[order],
+    # Two blocks per cell, slow then fast, each sorted by y (see _walk).
+    block_key = key * 2 + (reach > _SLOW_REACH_M)
+    order = np.lexsort((gy, block_key))
+    sorted_block, sorted_reach = block_key[order], reach[order]
+    block_starts = np.flatnonzero(np.diff(sorted_block, prepend=sorted_block[0] - 1))
+    block_max = np.maximum.reduceat(sorted_reach, block_starts)
+    block_cell = sorted_block[block_starts] // 2
+    block_fast = sorted_block[block_starts] % 2
+    cell_first = np.flatnonzero(np.diff(block_cell, prepend=block_cell[0] - 1))
+    keys = block_cell[cell_first]
+    cell_starts = block_starts[cell_first]
+    cell_ends = np.append(cell_starts[1:], count)
+    # A cell's fast block starts at its fast block's start, or at the cell's end if none.
+    fast_start = cell_ends.copy()
+    block_reach = np.zeros((keys.shape[0], 2))
+    cell_of_block = np.cumsum(np.isin(np.arange(block_starts.shape[0]), cell_first)) - 1
+    fast_blocks = block_fast == 1
+    fast_start[cell_of_block[fast_blocks]] = block_starts[fast_blocks]
+    block_reach[cell_of_block, block_fast] = block_max
+    blocks = np.stack([cell_starts, fast_start, cell_ends], axis=1).astype(np.int64)
+    first = order[cell_starts]
+    i, j, d, t = _walk(blocks, block_reach, keys, cell_x[first], cell_y[first], columns,
+                       360.0 * scale_x, gx_wrapped[order], gy[order], (ve * east_scale)[order],
+                       (vn * north_scale)[order], sorted_reach, lat[order],
                        lon[order], ve[order], vn[order], float(horizon_s),
                        float(threshold_m))  # fmt: skip
     i, j = order[i], order[j]
