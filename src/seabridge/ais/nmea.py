@@ -46,6 +46,8 @@ __all__ = ["NmeaDecoder", "UntimedClock"]
 # than this is incomplete.
 MAX_AGE_LINES = 1000
 _BANG, _HASH, _DOLLAR = ord("!"), ord("#"), ord("$")
+_STAR, _BACKSLASH, _V, _D, _M, _O = (ord(c) for c in "*\\VDMO")
+_MIN_SENTENCE = len(b"!AIVDM,1,1,,,,0*00")
 # The six-bit armoring alphabet ('0'-'W', '`'-'w'; ITU-R M.1371-5 annex 8 / IEC 61162-1).
 _ARMOR = bytes(range(48, 88)) + bytes(range(96, 120))
 _AIS_SENTENCES = (b"VDM", b"VDO")
@@ -54,6 +56,11 @@ _AIS_SENTENCES = (b"VDM", b"VDO")
 _STORED_TYPES = frozenset({1, 2, 3, 5, 9, 18, 19, 24, 27})
 _MMSI_END_BIT = 38
 _UTC_TYPES = (4, 11)  # base station report, UTC/date response
+# Six-bit value of each armoring character (ITU-R M.1371-5 annex 8): the first one of a
+# payload is the message id.
+_SIXBIT = [0] * 256
+for _c in range(48, 120):
+    _SIXBIT[_c] = (_c - 48 - 8 if _c - 48 > 40 else _c - 48) & 0x3F
 _FILL_BITS = {b"0": 0, b"1": 1, b"2": 2, b"3": 3, b"4": 4, b"5": 5}
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789ABCDEF"):
@@ -228,7 +235,7 @@ class NmeaDecoder:
 
     def feed(self, lines: Sequence[bytes], receive_ms: int | None = None) -> None:
         """Decode a chunk of raw lines; ``receive_ms`` is the live receive time, if any."""
-        found = self._frame(lines, receive_ms)
+        found = self._frame_plain(lines, receive_ms) or self._frame(lines, receive_ms)
         good = checksums_ok(found.text).tolist()
         message = self._message
         self._rejected_lines.clear()
@@ -251,7 +258,8 @@ class NmeaDecoder:
                 if fill is None or not payload or payload.translate(None, _ARMOR):
                     self._single_slow(fields, line_no, raw, time_ms)
                 elif len(payload) <= MAX_PAYLOAD_LEN:
-                    message(bit_vector(payload, fill), time_ms, ((line_no, raw),))
+                    ais_id = _SIXBIT[payload[0]]  # the message id: the first six bits
+                    message(ais_id, bit_vector(payload, fill), time_ms, ((line_no, raw),))
                 else:
                     self._reject(Reason.UNDECODABLE, line_no, raw)
             else:
@@ -269,7 +277,9 @@ class NmeaDecoder:
             self._reject(Reason.UNDECODABLE, line_no, raw)
         elif fill == b"6" and len(payload) > 1:
             # Be liberal like gpsd: six fill bits make the last character all fill.
-            self._message(bit_vector(payload[:-1], 0), time_ms, ((line_no, raw),))
+            self._message(
+                _SIXBIT[payload[0]], bit_vector(payload[:-1], 0), time_ms, ((line_no, raw),)
+            )
         else:
             self._reject(Reason.BAD_FRAMING, line_no, raw)
 
@@ -284,10 +294,12 @@ class NmeaDecoder:
         if fields[6][:1] == b"6" and len(payload) > 1:
             fields[5], fields[6] = payload[:-1], b"0" + fields[6][1:]
         try:
-            return AISSentence(text, fields)
+            sentence = AISSentence(text, fields)
         except (InvalidNMEAMessageException, ValueError):
             self._reject(Reason.BAD_FRAMING, line_no, raw)
             return None
+        sentence.is_valid = True  # verified for the whole chunk in checksums_ok
+        return sentence
 
     def finish(self) -> None:
         """End of input: every multipart message still pending is incomplete."""
@@ -306,6 +318,45 @@ class NmeaDecoder:
         summary.positions += positions.num_rows
         summary.statics += len(self.statics)
         return positions, self.statics.flush()
+
+    def _frame_plain(self, lines: Sequence[bytes], receive_ms: int | None) -> _Sentences | None:
+        """A chunk of nothing but bare ``!xxVDM``/``!xxVDO`` sentences, framed in bulk.
+
+        Many feeds are exactly that: one sentence per line, no tag block, no trailer, no
+        timestamp. numpy checks the whole chunk at once; any other line anywhere in it (a
+        tag block, a comment, a CR, a trailer, a ``$`` sentence) returns None and the chunk
+        goes through :meth:`_frame` line by line.
+        """
+        count = len(lines)
+        if count == 0 or self._gatehouse_ms is not None:
+            return None
+        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=count)
+        if int(lengths.min()) < _MIN_SENTENCE:
+            return None
+        data = np.frombuffer(b"".join(lines), dtype=np.uint8)
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        plain = (
+            (data[starts] == _BANG)
+            & (data[ends - 3] == _STAR)
+            & (data[starts + 3] == _V)
+            & (data[starts + 4] == _D)
+            & ((data[starts + 5] == _M) | (data[starts + 5] == _O))
+        )
+        if not plain.all():
+            return None
+        # One '!' and one '*' per line, and no tag block or '$' sentence anywhere.
+        if np.count_nonzero(data == _BANG) != count or np.count_nonzero(data == _STAR) != count:
+            return None
+        if np.count_nonzero((data == _BACKSLASH) | (data == _DOLLAR)):
+            return None
+        first = self._line_no + 1
+        self._line_no += count
+        self.summary.lines += count
+        texts = list(lines)
+        return _Sentences(
+            texts, list(range(first, first + count)), texts, [receive_ms] * count, [None] * count
+        )
 
     def _frame(self, lines: Sequence[bytes], receive_ms: int | None) -> _Sentences:
         out = _Sentences()
@@ -447,7 +498,7 @@ class NmeaDecoder:
         del self._pending[key]
         parts = [part for part in pending.parts if part is not None]
         whole = AISSentence.assemble_from_iterable(parts)
-        self._message(whole.bv, pending.time_ms, pending.lines)
+        self._message(whole.ais_id, whole.bv, pending.time_ms, pending.lines)
 
     def _too_old(self, pending: _Pending, time_ms: int | None) -> bool:
         if time_ms is None or pending.time_ms is None:
@@ -472,17 +523,22 @@ class NmeaDecoder:
     # -- decoded messages ---------------------------------------------------------------
 
     def _message(
-        self, bits: bit_vector, time_ms: int | None, lines: Sequence[tuple[int, bytes]]
+        self,
+        ais_id: int,
+        bits: bit_vector,
+        time_ms: int | None,
+        lines: Sequence[tuple[int, bytes]],
     ) -> None:
-        ais_id = bits.get(0, 6)
         if not 1 <= ais_id <= 27:
             self._reject_all(Reason.UNSUPPORTED_TYPE, lines)
             return
-        if time_ms is None and self._untimed is None:
-            self._reject_all(Reason.NO_TIMESTAMP, lines)
-            return
-        if ais_id in _UTC_TYPES and self._untimed is not None and time_ms is None:
-            self._clock_from_base_station(bits)
+        untimed = self._untimed
+        if time_ms is None:
+            if untimed is None:
+                self._reject_all(Reason.NO_TIMESTAMP, lines)
+                return
+            if ais_id in _UTC_TYPES:
+                self._clock_from_base_station(bits)
         if ais_id not in _STORED_TYPES:
             # Counted, not decoded: nothing of these types is stored yet.
             if len(bits) < _MMSI_END_BIT:
@@ -500,9 +556,10 @@ class NmeaDecoder:
             self._reject_all(Reason.UNDECODABLE, lines)
             return
         if time_ms is None:
-            time_ms = self._derived_time(getattr(message, "second", None))
-        elif self._untimed is not None:
-            self._untimed.reset(time_ms)
+            assert untimed is not None
+            time_ms = untimed.place(getattr(message, "second", None))
+        elif untimed is not None:
+            untimed.reset(time_ms)
         self._type_counts[ais_id] += 1
         group = self._position_groups.get(ais_id)
         if group is not None:
@@ -528,11 +585,6 @@ class NmeaDecoder:
         utc_ms = _utc_ms(report)
         if utc_ms is not None:
             self._untimed.base_station(utc_ms)
-
-    def _derived_time(self, second: int | None) -> int:
-        """Data time for a report with no time of its own (``--start`` mode)."""
-        assert self._untimed is not None
-        return self._untimed.place(second)
 
     def _reject(self, reason: Reason, line_no: int, raw: bytes) -> None:
         """Quarantine a line once: a line with several faults counts under its first."""
