@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from pyais.bit_vector import bit_vector
+from pyais.bit_vector import SUPPORTS_FAST_PATH, bit_vector
 from pyais.exceptions import InvalidNMEAMessageException
 from pyais.messages import MAX_PAYLOAD_LEN, MSG_CLASS, AISSentence
 
@@ -56,6 +56,9 @@ _AIS_SENTENCES = (b"VDM", b"VDO")
 _STORED_TYPES = frozenset({1, 2, 3, 5, 9, 18, 19, 24, 27})
 _MMSI_END_BIT = 38
 _UTC_TYPES = (4, 11)  # base station report, UTC/date response
+# pyais's own one-shift decoders of the 168-bit position reports (MessageType1._fast_path,
+# which Payload.from_vector calls for them on CPython); pinned by the golden tests.
+_FAST_PATH = {t: MSG_CLASS[t]._fast_path for t in (1, 2, 3, 18)} if SUPPORTS_FAST_PATH else {}
 # Six-bit value of each armoring character (ITU-R M.1371-5 annex 8): the first one of a
 # payload is the message id.
 _SIXBIT = [0] * 256
@@ -547,7 +550,11 @@ class NmeaDecoder:
                 self._type_counts[ais_id] += 1
             return
         try:
-            message: Any = MSG_CLASS[ais_id].from_vector(bits)
+            if ais_id in _FAST_PATH and len(bits) == 168:
+                # What pyais's from_vector does for these on CPython, minus its dispatch.
+                message: Any = _FAST_PATH[ais_id](bits)
+            else:
+                message = MSG_CLASS[ais_id].from_vector(bits)
         except Exception:  # pyais raises many types for short or garbled payloads
             self._reject_all(Reason.UNDECODABLE, lines)
             return

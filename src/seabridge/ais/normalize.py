@@ -167,7 +167,8 @@ class RawPositions:
         messages = group.messages
         lat, lon = _floats(messages, "lat"), _floats(messages, "lon")
         missing = np.isnan(lat) | np.isnan(lon)
-        good_mmsi = valid_mmsi_mask(_ints(messages, "mmsi", np.int64))
+        mmsi = _ints(messages, "mmsi", np.int64)
+        good_mmsi = valid_mmsi_mask(mmsi)
         usable = usable_lat_lon(lat, lon) & good_mmsi
         for index in np.flatnonzero(~usable):
             if not good_mmsi[index]:
@@ -178,15 +179,19 @@ class RawPositions:
         keep = np.flatnonzero(usable)
         if keep.size == 0:
             return None
-        messages = [messages[i] for i in keep] if keep.size < len(messages) else messages
-        times = np.array(group.times, dtype=np.int64)[keep]
+        everything = keep.size == len(messages)
+        if not everything:  # the few unusable rows may hold None fields: leave them out first
+            messages = [messages[i] for i in keep]
+        times = np.array(group.times, dtype=np.int64)
+        if not everything:
+            times, mmsi = times[keep], mmsi[keep]
         sog = available_speed(_floats(messages, "speed"), sog_na)
         cog = available_angle(_floats(messages, "course"))
         heading = available_angle(_floats(messages, "heading")) if has_heading else None
         status = available_status(_ints(messages, "status", np.int16)) if has_status else None
         rows = keep.size
         return [
-            pa.array(_ints(messages, "mmsi", np.uint32)),  # valid MMSIs fit 30 bits
+            pa.array(mmsi.astype(np.uint32)),  # valid MMSIs fit 30 bits
             pa.array(times).cast(TS_TYPE),
             pa.array(lat[keep]),
             pa.array(lon[keep]),
