@@ -117,18 +117,6 @@ class PositionGroup:
         self.lines.clear()
 
 
-def _floats(messages: list[Any], name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
-    values = map(attrgetter(name), messages)
-    try:
-        return np.fromiter(values, dtype=np.float64, count=len(messages))
-    except TypeError:  # None for a field beyond a short payload: NaN
-        return np.array(list(map(attrgetter(name), messages)), dtype=np.float64)
-
-
-def _ints(messages: list[Any], name: str, dtype: type[np.generic]) -> np.ndarray[Any, Any]:
-    return np.fromiter(map(attrgetter(name), messages), dtype=dtype, count=len(messages))
-
-
 class RawPositions:
     """Decoded position messages, turned into POSITION_SCHEMA batches by :meth:`flush`.
 
@@ -164,11 +152,11 @@ class RawPositions:
         if not group.messages:
             return None
         has_status, has_heading, sog_na = _GROUPS[key]
-        messages = group.messages
-        lat, lon = _floats(messages, "lat"), _floats(messages, "lon")
+        fields = _FIELDS + ("heading",) * has_heading + ("status",) * has_status
+        table = _table(group.messages, fields)
+        lat, lon = table["lat"], table["lon"]
         missing = np.isnan(lat) | np.isnan(lon)
-        mmsi = _ints(messages, "mmsi", np.int64)
-        good_mmsi = valid_mmsi_mask(mmsi)
+        good_mmsi = valid_mmsi_mask(table["mmsi"])
         usable = usable_lat_lon(lat, lon) & good_mmsi
         for index in np.flatnonzero(~usable):
             if not good_mmsi[index]:
@@ -179,26 +167,46 @@ class RawPositions:
         keep = np.flatnonzero(usable)
         if keep.size == 0:
             return None
-        everything = keep.size == len(messages)
-        if not everything:  # the few unusable rows may hold None fields: leave them out first
-            messages = [messages[i] for i in keep]
         times = np.array(group.times, dtype=np.int64)
-        if not everything:
-            times, mmsi = times[keep], mmsi[keep]
-        sog = available_speed(_floats(messages, "speed"), sog_na)
-        cog = available_angle(_floats(messages, "course"))
-        heading = available_angle(_floats(messages, "heading")) if has_heading else None
-        status = available_status(_ints(messages, "status", np.int16)) if has_status else None
+        if keep.size < len(table):
+            table, times = table[keep], times[keep]
         rows = keep.size
+        heading = available_angle(table["heading"]) if has_heading else np.full(rows, np.nan)
+        status = available_status(table["status"]) if has_status else np.full(rows, -1, np.int8)
         return [
-            pa.array(mmsi.astype(np.uint32)),  # valid MMSIs fit 30 bits
+            pa.array(table["mmsi"].astype(np.uint32)),  # valid MMSIs fit 30 bits
             pa.array(times).cast(TS_TYPE),
-            pa.array(lat[keep]),
-            pa.array(lon[keep]),
-            pa.array(sog, pa.float32()),
-            pa.array(cog, pa.float32()),
-            pa.array(np.full(rows, np.nan) if heading is None else heading, pa.float32()),
-            pa.array(np.full(rows, -1, np.int8) if status is None else status),
-            pa.array(_ints(messages, "msg_type", np.uint8)),
+            pa.array(np.ascontiguousarray(table["lat"])),
+            pa.array(np.ascontiguousarray(table["lon"])),
+            pa.array(available_speed(table["speed"], sog_na), pa.float32()),
+            pa.array(available_angle(table["course"]), pa.float32()),
+            pa.array(heading, pa.float32()),
+            pa.array(status),
+            pa.array(table["msg_type"].astype(np.uint8)),
             pa.repeat(pa.scalar(self.source, pa.string()), rows),
         ]
+
+
+_FIELDS = ("mmsi", "lat", "lon", "speed", "course", "msg_type")
+_FIELD_TYPES = {"mmsi": "i8", "status": "i2", "msg_type": "i2"}  # the rest: float64
+
+
+def _table(messages: list[Any], fields: tuple[str, ...]) -> np.ndarray[Any, Any]:
+    """The fields of every message as one structured array, in one pass over the messages.
+
+    A field beyond a short payload is None in pyais: NaN for floats, -1 for integers.
+    """
+    dtype = np.dtype([(name, _FIELD_TYPES.get(name, "f8")) for name in fields])
+    getter = attrgetter(*fields)
+    try:
+        return np.fromiter(map(getter, messages), dtype=dtype, count=len(messages))
+    except (TypeError, ValueError):
+        rows = list(map(getter, messages))
+        table = np.empty(len(rows), dtype=dtype)
+        for number, name in enumerate(fields):
+            column = [row[number] for row in rows]
+            if dtype[name].kind == "f":
+                table[name] = np.array(column, dtype=np.float64)  # None -> NaN
+            else:
+                table[name] = [-1 if value is None else value for value in column]
+        return table
