@@ -1,9 +1,10 @@
 """A small built-in NMEA sample of East China Sea traffic, encoded with pyais.
 
-Used by ``seabridge demo`` until the scenario simulator exists, and by tests that need
-timed, multi-station traffic. Vessels and names are fictional; MMSIs carry the MIDs of
-their flags (431 Japan, 412/413 China, 352 Panama, 477 Hong Kong). Motion is a plain
-great-circle-free dead reckoning on a sphere: good enough for a sample, not a simulator.
+A fixture for tests that need a few minutes of timed, multi-station traffic without running
+the simulator (``seabridge.sim``, which ``seabridge demo`` uses). Vessels and names are
+fictional; MMSIs carry the MIDs of their flags (431 Japan, 412/413 China, 352 Panama, 477
+Hong Kong). Motion is plain dead reckoning on a sphere: good enough for a sample, not a
+simulator.
 
 Every field is set explicitly, with the ITU "not available" values where unknown, because
 pyais fills omitted fields with defaults that are not the ITU sentinels (ais-notes.md §4).

@@ -22,8 +22,8 @@ from rich.table import Table
 from seabridge.ais.ingest import IngestOptions, ingest
 from seabridge.ais.quarantine import Quarantine
 from seabridge.cli._app import app, err, out, quarantine_path_for, user_errors
-from seabridge.cli.detect import _line as event_line
-from seabridge.cli.ingest import _summary_table
+from seabridge.cli.detect import event_line
+from seabridge.cli.ingest import summary_table
 from seabridge.cli.rulebook import load_pack_rulebook
 from seabridge.detect import Engine, Event, final_events, run_store
 from seabridge.errors import InputError
@@ -93,7 +93,7 @@ def demo_command(
         f"Scenario {scenario}: {result.vessels:,} vessels, {result.sentences:,} NMEA lines "
         f"({nmea}), {len(result.situations)} scripted situations ({truth_path})"
     )
-    out.print(_summary_table(summary, db, quarantine))
+    out.print(summary_table(summary, db, quarantine))
     out.print(f"{len(vessels):,} vessels in the track store (`seabridge vessels --db {db}`)")
     out.print(_levels_table(events, rulebook.ref.id, rulebook.ref.version))
     serious = [event for event in events if event.level >= 2]

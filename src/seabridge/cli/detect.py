@@ -86,7 +86,7 @@ def _write(events: Any, fmt: str, stream: bool, sink: IO[str]) -> int:
     if stream:
         count = 0
         for event in events:
-            sink.write(_line(event) + "\n")
+            sink.write(event_line(event) + "\n")
             sink.flush()
             count += 1
         return count
@@ -124,7 +124,7 @@ def _metrics_text(event: Event) -> str:
     )
 
 
-def _line(event: Event) -> str:
+def event_line(event: Event) -> str:
     end = ms_to_iso(event.end_ms) if event.end_ms is not None else "-"
     vessels = ",".join(str(v) for v in event.vessels)
     return (

@@ -50,7 +50,7 @@ def _stop_on_interrupt() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _summary_table(summary: IngestSummary, db: Path, quarantine: Path) -> Table:
+def summary_table(summary: IngestSummary, db: Path, quarantine: Path) -> Table:
     table = Table(title=f"Ingested into {db}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -126,7 +126,7 @@ def ingest_command(
     if as_json:
         sys.stdout.write(json.dumps(summary.as_json()) + "\n")
         return
-    out.print(_summary_table(summary, db, quarantine_path))
+    out.print(summary_table(summary, db, quarantine_path))
     for name in summary.skipped_files:
         err.print(f"skipped {name}: not NMEA, DMA or NOAA CSV, or unreadable", markup=False)
     if summary.rejected.get("no_timestamp"):
