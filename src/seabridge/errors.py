@@ -13,7 +13,14 @@ wrong, where, and what to do.
     │   └── FormatError        an input's format cannot be detected or is not the one forced
     ├── StoreError             the track store cannot be opened, written or queried
     │   └── StoreLockedError   another process holds the DuckDB file
-    └── PackError              a data pack is missing a file or has an invalid field
+    ├── PackError              a data pack is missing a file or has an invalid field
+    └── LedgerError            the hotline's joint record refuses or cannot use something
+        ├── MalformedError     an entry, note, proof or evidence file does not parse
+        ├── VerificationError  a signature, proof or root does not verify
+        ├── ConflictError      a push does not follow on from the stored size (HTTP 409)
+        ├── EquivocationError  two signed artefacts contradict each other (kept as evidence)
+        ├── UnknownPeerError   an origin, key or peer that this node does not know
+        └── DeliveryError      a peer cannot be reached or answered with an error
 
 Bad-input policy: ingest never raises per line. A malformed line is counted by reason and
 written to the quarantine (see :mod:`seabridge.ais.quarantine`); only an input that cannot be
@@ -25,13 +32,20 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "ConflictError",
+    "DeliveryError",
+    "EquivocationError",
     "FormatError",
     "InputError",
+    "LedgerError",
+    "MalformedError",
     "PackError",
     "SeabridgeError",
     "SourceError",
     "StoreError",
     "StoreLockedError",
+    "UnknownPeerError",
+    "VerificationError",
 ]
 
 
@@ -65,3 +79,38 @@ class StoreLockedError(StoreError):
 
 class PackError(SeabridgeError):
     """A data pack is missing a file or has an invalid field."""
+
+
+class LedgerError(SeabridgeError):
+    """The hotline's joint record refuses, or cannot use, an input or an operation."""
+
+
+class MalformedError(LedgerError):
+    """An entry, note, cosignature, proof or evidence file does not parse."""
+
+
+class VerificationError(LedgerError):
+    """A signature, Merkle proof or root does not verify."""
+
+
+class ConflictError(LedgerError):
+    """A push does not follow on from the size stored for its log (HTTP 409).
+
+    ``size`` is the size the receiver holds, so the sender can resend from there.
+    """
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class EquivocationError(LedgerError):
+    """Two signed artefacts of one author contradict each other; both are kept as evidence."""
+
+
+class UnknownPeerError(LedgerError):
+    """An origin, key or peer that this node has not been configured with."""
+
+
+class DeliveryError(LedgerError):
+    """A peer cannot be reached, or answered with an error."""
