@@ -1,7 +1,8 @@
 """AIS ingest against a bare pyais decode loop, on the 82.7k-message AISHub log.
 
-Seabridge's whole ingest (framing, checksums, multipart assembly, pyais decode,
-normalization, DuckDB store with de-duplication) runs on the file with ``--start`` (the
+Seabridge's whole ingest (framing, checksums, multipart assembly, decode: numpy for
+whole 168-bit position reports, pyais for the rest; normalization, DuckDB store with
+de-duplication) runs on the file with ``--start`` (the
 log has no times, so every position is stored) into a fresh DuckDB file. In the same run,
 the baseline is the loop pyais's own benchmark uses: ``for msg in FileReaderStream(path):
 msg.decode()``. Runs alternate; the median of each is reported, in wall and CPU seconds.

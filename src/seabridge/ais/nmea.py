@@ -7,7 +7,10 @@
 2. verifies every sentence's checksum, a whole chunk at once with numpy;
 3. assembles multipart messages keyed by (tag-block station, channel, sequential id) within
    this stream, with an age limit, so fragments heard by two stations never mix;
-4. decodes with pyais's fragment API (``AISSentence`` + ``assemble_from_iterable``);
+4. decodes whole 168-bit position reports (types 1-3, 18: most of any feed) in bulk with
+   numpy (:mod:`seabridge.ais.packed`, pinned to pyais by a differential test), and every
+   other message with pyais (bit vector and message tables; fragments through its
+   ``AISSentence`` + ``assemble_from_iterable``);
 5. hands positions and statics to :mod:`seabridge.ais.normalize`.
 
 Timestamps, first found wins: tag block ``c:``, then a time on the line (leading timestamp,
@@ -35,6 +38,7 @@ from pyais.messages import MAX_PAYLOAD_LEN, MSG_CLASS, AISSentence
 from seabridge.ais.framing import TagBlock, frame_line, gatehouse_time_ms, trailer_time_ms
 from seabridge.ais.mid import is_valid_mmsi
 from seabridge.ais.normalize import RawPositions
+from seabridge.ais.packed import PACKED_CHARS, PACKED_TYPES, second_of
 from seabridge.ais.quarantine import Quarantine, Reason
 from seabridge.ais.records import StaticBuilder
 from seabridge.ais.statics import static_row
@@ -64,6 +68,7 @@ _FAST_PATH = {t: MSG_CLASS[t]._fast_path for t in (1, 2, 3, 18)} if SUPPORTS_FAS
 _SIXBIT = [0] * 256
 for _c in range(48, 120):
     _SIXBIT[_c] = (_c - 48 - 8 if _c - 48 > 40 else _c - 48) & 0x3F
+_PACKED = PACKED_TYPES
 _FILL_BITS = {b"0": 0, b"1": 1, b"2": 2, b"3": 3, b"4": 4, b"5": 5}
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789ABCDEF"):
@@ -227,6 +232,7 @@ class NmeaDecoder:
         self._type_counts = [0] * 28
         self._rejected_lines: set[int] = set()  # in the current chunk
         self._position_groups = self.positions.groups_by_type
+        self._packed_batch = self.positions.packed
 
     @property
     def clock_ms(self) -> int | None:
@@ -240,7 +246,7 @@ class NmeaDecoder:
         """Decode a chunk of raw lines; ``receive_ms`` is the live receive time, if any."""
         found = self._frame_plain(lines, receive_ms) or self._frame(lines, receive_ms)
         good = checksums_ok(found.text).tolist()
-        message = self._message
+        message, packed = self._message, self._packed
         self._rejected_lines.clear()
         latest = self._latest_ms if self._latest_ms is not None else -1
         for text, ok, line_no, raw, time_ms, station in zip(
@@ -260,6 +266,8 @@ class NmeaDecoder:
                 payload, fill = fields[5], _FILL_BITS.get(fields[6][:1])
                 if fill is None or not payload or payload.translate(None, _ARMOR):
                     self._single_slow(fields, line_no, raw, time_ms)
+                elif len(payload) == PACKED_CHARS and not fill and _SIXBIT[payload[0]] in _PACKED:
+                    packed(payload, time_ms, line_no, raw)
                 elif len(payload) <= MAX_PAYLOAD_LEN:
                     ais_id = _SIXBIT[payload[0]]  # the message id: the first six bits
                     message(ais_id, bit_vector(payload, fill), time_ms, ((line_no, raw),))
@@ -582,6 +590,26 @@ class NmeaDecoder:
         row = static_row(message, ais_id, bits)
         if row is not None:
             self.statics.append(mmsi=mmsi, ts_ms=time_ms, source=self.source, **row)
+
+    def _packed(self, payload: bytes, time_ms: int | None, line_no: int, raw: bytes) -> None:
+        """A whole 168-bit type 1, 2, 3 or 18 report: kept as its payload and decoded with
+        the rest of the batch (:mod:`seabridge.ais.packed`); what :meth:`_message` does for
+        the same report, minus pyais."""
+        ais_id = _SIXBIT[payload[0]]
+        untimed = self._untimed
+        if time_ms is None:
+            if untimed is None:
+                self._reject(Reason.NO_TIMESTAMP, line_no, raw)
+                return
+            time_ms = untimed.place(second_of(ais_id, payload))
+        elif untimed is not None:
+            untimed.reset(time_ms)
+        self._type_counts[ais_id] += 1
+        batch = self._packed_batch
+        batch.payloads.append(payload)
+        batch.times.append(time_ms)
+        batch.line_nos.append(line_no)
+        batch.raws.append(raw)
 
     def _clock_from_base_station(self, bits: bit_vector) -> None:
         assert self._untimed is not None

@@ -1,9 +1,11 @@
 """Decoded AIS messages -> Position records; the one place sentinels are mapped.
 
-Decoded position messages are kept as pyais objects, grouped by layout, and turned into
-columns once per batch (``operator.attrgetter`` over the group, then numpy masks), so no
-Python code runs per message and per field. Sentinels become "not available" here and
-nowhere else (ITU-R M.1371-5, messages 1-3, 9, 18, 19, 27):
+Position messages are turned into columns once per batch, so no Python code runs per
+message and per field: whole 168-bit reports of types 1-3 and 18 (most of any feed) straight
+from their payloads (:mod:`seabridge.ais.packed`), every other position message from its pyais
+object, grouped by layout (``operator.attrgetter`` over the group); then numpy masks, and
+the rows go back into input order. Sentinels become "not available" here and nowhere else
+(ITU-R M.1371-5, messages 1-3, 9, 18, 19, 27):
 
 =========  ===========================  =======================  ================
 field      types 1, 2, 3, 18, 19         type 9 (SAR aircraft)    type 27 (long range)
@@ -32,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 from seabridge.ais.mid import valid_mmsi_mask
+from seabridge.ais.packed import PackedPositions, decode_packed
 from seabridge.ais.records import POSITION_SCHEMA, TS_TYPE
 
 __all__ = [
@@ -61,6 +64,7 @@ Rejecter = Callable[[str, Lines], None]
 
 
 F64 = np.ndarray[Any, np.dtype[np.float64]]
+Int64s = np.ndarray[Any, np.dtype[np.int64]]
 SOG_NOT_AVAILABLE_KN = 102.25
 """SOG raw 1023 (102.3 kn) means "not available" for types 1-3, 18, 19 (M.1371-5 table 45);
 the threshold sits between it and the largest real value, 102.2 kn."""
@@ -129,51 +133,90 @@ class RawPositions:
         self.source = source
         self._groups = {key: PositionGroup() for key in _GROUPS if key in (1, 18, 9, 27)}
         self.groups_by_type = {ais_id: self._groups[key] for ais_id, key in _GROUP_OF.items()}
+        self.packed = PackedPositions()
 
     def __len__(self) -> int:
-        return sum(len(group.messages) for group in self._groups.values())
+        return len(self.packed) + sum(len(group.messages) for group in self._groups.values())
 
     def flush(self, reject: Rejecter) -> pa.RecordBatch:
-        """Map sentinels, reject unusable positions, return one batch and start empty."""
-        parts: list[list[pa.Array]] = []
+        """Map sentinels, reject unusable positions, return one batch in input order and
+        start empty."""
+        parts: list[tuple[list[pa.Array], Int64s]] = []
+        packed = self.packed
+        if packed.payloads:
+            line_nos, raws = packed.line_nos, packed.raws
+            part = self._columns(
+                decode_packed(packed.payloads),
+                packed.times,
+                np.array(line_nos, dtype=np.int64),
+                lambda index: ((line_nos[index], raws[index]),),
+                _GROUPS[1],
+                reject,
+            )
+            packed.clear()
+            if part is not None:
+                parts.append(part)
         for key, group in self._groups.items():
-            columns = self._columns(key, group, reject)
-            group.clear()
-            if columns is not None:
-                parts.append(columns)
+            if group.messages:
+                has_status, has_heading, _ = layout = _GROUPS[key]
+                fields = _FIELDS + ("heading",) * has_heading + ("status",) * has_status
+                first_lines = np.fromiter(
+                    (lines[0][0] for lines in group.lines), np.int64, len(group.lines)
+                )
+                part = self._columns(
+                    _table(group.messages, fields),
+                    group.times,
+                    first_lines,
+                    group.lines.__getitem__,
+                    layout,
+                    reject,
+                )
+                group.clear()
+                if part is not None:
+                    parts.append(part)
         if not parts:
             return pa.RecordBatch.from_pylist([], schema=POSITION_SCHEMA)
-        return pa.RecordBatch.from_arrays(
-            [pa.concat_arrays([part[i] for part in parts]) for i in range(len(POSITION_SCHEMA))],
+        batch = pa.RecordBatch.from_arrays(
+            [pa.concat_arrays([part[i] for part, _ in parts]) for i in range(len(POSITION_SCHEMA))],
             schema=POSITION_SCHEMA,
         )
+        if len(parts) == 1:
+            return batch
+        order = np.argsort(np.concatenate([lines for _, lines in parts]), kind="stable")
+        return batch.take(pa.array(order))
 
-    def _columns(self, key: int, group: PositionGroup, reject: Rejecter) -> list[pa.Array] | None:
-        if not group.messages:
-            return None
-        has_status, has_heading, sog_na = _GROUPS[key]
-        fields = _FIELDS + ("heading",) * has_heading + ("status",) * has_status
-        table = _table(group.messages, fields)
+    def _columns(
+        self,
+        table: np.ndarray[Any, Any],
+        times_list: list[int],
+        line_nos: Int64s,
+        lines_of: Callable[[int], Lines],
+        layout: tuple[bool, bool, float],
+        reject: Rejecter,
+    ) -> tuple[list[pa.Array], Int64s] | None:
+        """The POSITION_SCHEMA columns of a group's usable rows, with their input line
+        numbers; every other row is rejected under its reason."""
+        has_status, has_heading, sog_na = layout
         lat, lon = table["lat"], table["lon"]
         missing = np.isnan(lat) | np.isnan(lon)
         good_mmsi = valid_mmsi_mask(table["mmsi"])
         usable = usable_lat_lon(lat, lon) & good_mmsi
-        for index in np.flatnonzero(~usable):
+        for index in np.flatnonzero(~usable).tolist():
             if not good_mmsi[index]:
                 reason = "invalid_mmsi"
             else:
                 reason = "undecodable" if missing[index] else "invalid_position"
-            reject(reason, group.lines[index])
+            reject(reason, lines_of(index))
         keep = np.flatnonzero(usable)
         if keep.size == 0:
             return None
-        times = np.array(group.times, dtype=np.int64)
+        times = np.array(times_list, dtype=np.int64)
         if keep.size < len(table):
-            table, times = table[keep], times[keep]
+            table, times, line_nos = table[keep], times[keep], line_nos[keep]
         rows = keep.size
         heading = available_angle(table["heading"]) if has_heading else np.full(rows, np.nan)
         status = available_status(table["status"]) if has_status else np.full(rows, -1, np.int8)
-        return [
+        columns = [
             pa.array(table["mmsi"].astype(np.uint32)),  # valid MMSIs fit 30 bits
             pa.array(times).cast(TS_TYPE),
             pa.array(np.ascontiguousarray(table["lat"])),
@@ -185,6 +228,7 @@ class RawPositions:
             pa.array(table["msg_type"].astype(np.uint8)),
             pa.repeat(pa.scalar(self.source, pa.string()), rows),
         ]
+        return columns, line_nos
 
 
 _FIELDS = ("mmsi", "lat", "lon", "speed", "course", "msg_type")
