@@ -58,6 +58,9 @@ def test_screen_returns_exactly_the_brute_force_pairs(count: int, seed: int) -> 
     fast = close_pairs(*snapshot, horizon_s=HORIZON_S, threshold_m=THRESHOLD_M)
     slow = brute_force_pairs(*snapshot, horizon_s=HORIZON_S, threshold_m=THRESHOLD_M)
     assert _keys(fast) == _keys(slow)
+    # The same per-vessel terms and pair formula: bit-identical distances and times.
+    assert np.array_equal(fast.sorted().cpa_m, slow.sorted().cpa_m)
+    assert np.array_equal(fast.sorted().tcpa_s, slow.sorted().tcpa_s)
     if count >= 1000:
         assert len(fast.i) > 10  # the snapshot really exercises the screen
 
