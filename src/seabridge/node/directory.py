@@ -410,7 +410,7 @@ def init_node(
             f"{directory}: exists and is not an empty directory; a node is never initialised "
             "over existing files (choose a new directory)"
         )
-    paths = NodeDir(directory)
+    paths = NodeDir(directory.absolute())
     for folder in (paths.root, paths.peers, paths.quarantine, paths.reports):
         folder.mkdir(parents=True, exist_ok=True)
     paths.keys.mkdir(mode=0o700)
@@ -493,7 +493,7 @@ def load_node(directory: Path) -> NodeConfig:
         ConfigError: the file is missing or invalid; the message names the file and the field
             (e.g. ``node.toml: peer[0].log_vkey: ...``).
     """
-    paths = NodeDir(directory)
+    paths = NodeDir(directory.absolute())
     document = _read_toml(paths.toml)
     where = Where(str(paths.toml))
     with _as_config_errors():
