@@ -1,0 +1,954 @@
+"""The joint record of one node: own logs (outbox), peer mirrors (inbox), receipts, delivery.
+
+Implements ``domain/hotline-protocol.md`` §5.4-5.10 over :mod:`seabridge.hotline.store`:
+
+- :meth:`Ledger.send` appends to the own log of a channel in one transaction (§5.5).
+- :meth:`Ledger.push_request` / :meth:`Ledger.accept_response` / :meth:`Ledger.accept_conflict`
+  are the sender's side of ``POST /v1/push``; :meth:`Ledger.receive_push` the receiver's (§5.6).
+- :meth:`Ledger.consume` gives mirrored entries to the application exactly once (§5.8).
+- :meth:`Ledger.check_deadlines` appends ``deadline-missed``; escalating is the application's
+  decision (amendment 3).
+
+Origins: ``{party}/hotline/{peer}`` is this node's log on the channel to ``peer``;
+``{peer}/hotline/{party}`` is the mirror of the peer's log. A checkpoint of size ``n`` is signed
+with the log key valid at seq ``n - 1`` (the key of its last entry; the initial key for 0).
+
+Nothing is returned before its transaction has committed (``synchronous=FULL``). The ledger
+never imports incidents, AIS or the web; the transport is someone else's.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import random
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seabridge.clock import Clock
+from seabridge.errors import (
+    ConflictError,
+    EquivocationError,
+    LedgerError,
+    MalformedError,
+    UnknownPeerError,
+    VerificationError,
+)
+from seabridge.hotline.entries import (
+    Entry,
+    Ref,
+    format_timestamp,
+    parse_timestamp,
+    sign_entry,
+    verify_entry,
+)
+from seabridge.hotline.keys import (
+    KEY_TYPE_COSIGNATURE,
+    KEY_TYPE_NOTE,
+    SigningKey,
+    Verifier,
+    parse_vkey,
+)
+from seabridge.hotline.merkle import MerkleTree
+from seabridge.hotline.notes import Checkpoint, cosign, sign_checkpoint, verify_cosignature
+from seabridge.hotline.push import (
+    MAX_BATCH,
+    KeySchedule,
+    PushBody,
+    announced,
+    open_push_checkpoint,
+    parse_entries,
+    parse_push,
+    push_json,
+    verify_batch,
+)
+from seabridge.hotline.store import Store
+from seabridge.hotline.views import export_evidence, log_view
+
+__all__ = ["MAX_PULL", "DeliveryState", "Ledger", "new_msg_id"]
+
+MAX_PULL = 1000
+"""Most entries :meth:`Ledger.entries` returns at once (ask again from the next start)."""
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_BACKOFF_START_S = 0.5
+_ANSWERS = ("ack", "reply")
+
+
+def new_msg_id(now_ms: int) -> str:
+    """A ULID-like id: 48-bit milliseconds + 80 random bits, Crockford base32 (26 chars)."""
+    value = (now_ms & (2**48 - 1)) << 80 | int.from_bytes(os.urandom(10), "big")
+    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    """The push cursor and backoff of one peer (persisted in ``delivery``)."""
+
+    peer: str
+    acked_size: int
+    next_attempt_ms: int
+    attempts: int
+    last_error: str | None
+    last_attempt_ms: int | None
+    last_success_ms: int | None
+
+
+class _Evidence(Exception):  # noqa: N818  (internal signal, never escapes the ledger)
+    """Raised inside a transaction: roll back, keep the artefacts as evidence, then refuse."""
+
+    def __init__(self, kind: str, detail: str, blobs: list[bytes]) -> None:
+        super().__init__(detail)
+        self.kind, self.detail, self.blobs = kind, detail, blobs
+
+
+class Ledger:
+    """One node's hotline record in ``state.sqlite``.
+
+    Args:
+        path: the SQLite file (created when missing).
+        party: this node's party id (lowercase, e.g. ``jcg``).
+        log_key: the current log key (type 0x01, ``{party}/hotline``).
+        cosigner_key: the current cosigner key (type 0x04, ``{party}/hotline/cosigner``).
+        peers: peer party -> (its log verifier, its cosigner verifier), as first configured.
+        clock: wall time for ``created``, cosignature times, backoff and deadlines.
+        backoff_cap_s: longest push retry delay (30 s in production, 1-2 s in tests).
+        rng: the jitter source (seed it in tests).
+
+    Raises:
+        LedgerError: the database cannot be used, or a key is not the one the record expects.
+        EquivocationError: a stored checkpoint contradicts the stored log (a rollback, S7).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        party: str,
+        log_key: SigningKey,
+        cosigner_key: SigningKey,
+        peers: Mapping[str, tuple[Verifier, Verifier]],
+        clock: Clock,
+        *,
+        backoff_cap_s: float = 30.0,
+        rng: random.Random | None = None,
+        heartbeat_interval_s: float = 60.0,
+    ) -> None:
+        if log_key.key_type != KEY_TYPE_NOTE or cosigner_key.key_type != KEY_TYPE_COSIGNATURE:
+            raise LedgerError("the log key must be type 0x01 and the cosigner key type 0x04")
+        for peer, (log_v, cos_v) in peers.items():
+            if log_v.key_type != KEY_TYPE_NOTE or cos_v.key_type != KEY_TYPE_COSIGNATURE:
+                raise LedgerError(f"peer {peer}: log vkey must be type 0x01, cosigner type 0x04")
+        self.party = party
+        self.peers = dict(peers)
+        self._clock = clock
+        self._cap_s = backoff_cap_s
+        self._rng = rng or random.Random()
+        self._heartbeat_s = heartbeat_interval_s
+        self._own_keys = {log_key.verifier.vkey(): log_key}
+        self._cosigner = cosigner_key
+        self._lock = threading.RLock()
+        self._trees: dict[str, MerkleTree] = {}
+        self._store = Store(path)
+        try:
+            self._open()
+        except BaseException:
+            self._store.close()
+            raise
+
+    # --- origins and opening ------------------------------------------------------------------
+
+    def own_origin(self, peer: str) -> str:
+        """The origin of this node's log on the channel to ``peer``."""
+        self._check_peer(peer)
+        return f"{self.party}/hotline/{peer}"
+
+    def mirror_origin(self, peer: str) -> str:
+        """The origin of ``peer``'s log on the channel to this node (mirrored here)."""
+        self._check_peer(peer)
+        return f"{peer}/hotline/{self.party}"
+
+    def _check_peer(self, peer: str) -> None:
+        if peer not in self.peers:
+            raise UnknownPeerError(f"peer {peer!r} is not configured (known: {sorted(self.peers)})")
+
+    def _peer_of(self, origin: str) -> str:
+        for peer in self.peers:
+            if origin == f"{peer}/hotline/{self.party}":
+                return peer
+        raise UnknownPeerError(f"origin {origin!r} is not the log of a configured peer")
+
+    def _open(self) -> None:
+        now = self._clock.now_ms()
+        log_key = next(iter(self._own_keys.values()))
+        with self._store.transaction() as conn:
+            for peer, (log_v, cos_v) in self.peers.items():
+                own, mirror = self.own_origin(peer), self.mirror_origin(peer)
+                self._init_key(conn, own, "log", log_key.verifier, own_key=True)
+                self._init_key(conn, own, "cosigner", self._cosigner.verifier, own_key=True)
+                self._init_key(conn, mirror, "log", log_v, own_key=False)
+                self._init_key(conn, mirror, "cosigner", cos_v, own_key=False)
+                conn.execute(
+                    "INSERT OR IGNORE INTO delivery (peer, created_ms) VALUES (?, ?)", (peer, now)
+                )
+            origins = [r[0] for r in conn.execute("SELECT DISTINCT origin FROM log")]
+            for origin in sorted({*origins, *map(self.own_origin, self.peers)}):
+                self._check_stored(conn, origin)
+            for peer in self.peers:
+                own = self.own_origin(peer)
+                tree = self._trees[own]
+                if tree.size == 0 and self._checkpoint_row(conn, own, 0) is None:
+                    self._issue_checkpoint(conn, own, tree)
+
+    def _init_key(
+        self, conn: sqlite3.Connection, origin: str, role: str, key: Verifier, *, own_key: bool
+    ) -> None:
+        rows = conn.execute(
+            "SELECT vkey FROM keys WHERE origin = ? AND role = ? ORDER BY from_seq",
+            (origin, role),
+        ).fetchall()
+        vkey = key.vkey()
+        if not rows:
+            conn.execute("INSERT INTO keys VALUES (?, ?, 0, ?)", (origin, role, vkey))
+        elif own_key and rows[-1][0] != vkey:
+            raise LedgerError(
+                f"{origin}: the {role} key given ({vkey}) is not the current one in the record "
+                f"({rows[-1][0]}); open the ledger with the key of the last key-rotation entry"
+            )
+        elif not own_key and vkey not in {r[0] for r in rows}:
+            raise LedgerError(
+                f"{origin}: the configured {role} key {vkey} was never announced in this log; "
+                "check the peer bundle"
+            )
+
+    def _check_stored(self, conn: sqlite3.Connection, origin: str) -> None:
+        """Load the tree of ``origin``; refuse checkpoints the log contradicts (S7)."""
+        tree = self._load_tree(conn, origin)
+        leaves = conn.execute("SELECT seq, leaf FROM log WHERE origin = ? ORDER BY seq", (origin,))
+        for seq, leaf in leaves:
+            if tree.leaf(seq) != leaf:
+                raise LedgerError(f"{origin} seq {seq}: stored tree leaf differs from the entry")
+        for size, root in conn.execute(
+            "SELECT size, root FROM checkpoints WHERE origin = ? ORDER BY size", (origin,)
+        ):
+            if size > tree.size or tree.root(size) != root:
+                raise EquivocationError(
+                    f"{origin}: the stored checkpoint of size {size} does not match the stored "
+                    f"log ({tree.size} entries): the database was rolled back or altered; "
+                    "refusing to start (restore the latest state.sqlite, or run ledger verify)"
+                )
+        self._trees[origin] = tree
+
+    def _load_tree(self, conn: sqlite3.Connection, origin: str) -> MerkleTree:
+        row = conn.execute("SELECT max(seq) FROM log WHERE origin = ?", (origin,)).fetchone()
+        size = 0 if row[0] is None else row[0] + 1
+        nodes = conn.execute("SELECT level, idx, hash FROM tree WHERE origin = ?", (origin,))
+        try:
+            return MerkleTree.from_nodes(size, nodes)
+        except (MalformedError, VerificationError) as exc:
+            raise LedgerError(f"{origin}: the stored tree is damaged ({exc})") from None
+
+    def _tree(self, conn: sqlite3.Connection, origin: str) -> MerkleTree:
+        """The tree of ``origin``, reloaded when another connection has appended."""
+        row = conn.execute("SELECT max(seq) FROM log WHERE origin = ?", (origin,)).fetchone()
+        size = 0 if row[0] is None else row[0] + 1
+        tree = self._trees.get(origin)
+        if tree is None or tree.size != size:
+            tree = self._trees[origin] = self._load_tree(conn, origin)
+        return tree
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A transaction under the lock; cached trees are dropped when it rolls back."""
+        with self._lock:
+            try:
+                with self._store.transaction() as conn:
+                    yield conn
+            except BaseException:
+                self._trees.clear()
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- keys --------------------------------------------------------------------------------
+
+    def _schedule(self, conn: sqlite3.Connection, origin: str, role: str) -> KeySchedule:
+        schedule = KeySchedule()
+        for from_seq, vkey in conn.execute(
+            "SELECT from_seq, vkey FROM keys WHERE origin = ? AND role = ?", (origin, role)
+        ):
+            schedule.add(from_seq, parse_vkey(vkey))
+        return schedule
+
+    def _signer(self, conn: sqlite3.Connection, origin: str, seq: int) -> SigningKey:
+        vkey = self._schedule(conn, origin, "log").at(seq).vkey()
+        key = self._own_keys.get(vkey)
+        if key is None:
+            raise LedgerError(f"{origin}: the log key valid at seq {seq} ({vkey}) is not loaded")
+        return key
+
+    def rotate_key(self, role: str, new_key: SigningKey) -> list[Entry]:
+        """Announce ``new_key`` for ``role`` (``log`` or ``cosigner``) in every own log (§5.10).
+
+        Each announcement is a ``key-rotation`` entry signed by the old key, valid from the next
+        seq; afterwards the new key signs. A peer accepts cosignatures by any cosigner key
+        announced in its mirror, so a new cosigner key is usable by the peer once the rotation
+        entry has been pushed.
+        """
+        wanted = {"log": KEY_TYPE_NOTE, "cosigner": KEY_TYPE_COSIGNATURE}.get(role)
+        if wanted is None or new_key.key_type != wanted:
+            raise LedgerError(f"role {role!r} needs a key of type {wanted or 'log|cosigner'}")
+        vkey = new_key.verifier.vkey()
+        created = []
+        with self._write() as conn:
+            for peer in sorted(self.peers):
+                origin = self.own_origin(peer)
+                from_seq = self._tree(conn, origin).size + 1
+                body = {"role": role, "vkey": vkey, "from_seq": from_seq}
+                entry = self._append(conn, peer, "key-rotation", body, (), None, "en", None)
+                conn.execute("INSERT INTO keys VALUES (?, ?, ?, ?)", (origin, role, from_seq, vkey))
+                created.append(entry)
+        if role == "log":
+            self._own_keys[vkey] = new_key
+        else:
+            self._cosigner = new_key
+        return created
+
+    # --- send (§5.5) -------------------------------------------------------------------------
+
+    def send(
+        self,
+        peer: str,
+        kind: str,
+        body: Mapping[str, object],
+        *,
+        refs: Sequence[Ref] = (),
+        deadline_ms: int | None = None,
+        lang: str = "en",
+        msg_id: str | None = None,
+    ) -> Entry:
+        """Append an entry to the own log for ``peer``; return it once committed.
+
+        Idempotent on ``msg_id``: the same id returns the stored entry.
+
+        Raises:
+            LedgerError: ``msg_id`` is stored with different content.
+            MalformedError: the entry is not valid (the message names the field).
+        """
+        deadline = None if deadline_ms is None else format_timestamp(deadline_ms)
+        with self._write() as conn:
+            origin = self.own_origin(peer)
+            if msg_id is not None:
+                row = conn.execute(
+                    "SELECT entry FROM log WHERE origin = ? AND msg_id = ?", (origin, msg_id)
+                ).fetchone()
+                if row is not None:
+                    stored = Entry.from_bytes(row[0])
+                    same = (stored.kind, dict(stored.body), stored.refs, stored.deadline) == (
+                        kind,
+                        dict(body),
+                        tuple(refs),
+                        deadline,
+                    )
+                    if not same or stored.lang != lang:
+                        raise LedgerError(
+                            f"msg_id {msg_id} is stored as seq {stored.seq} with other content"
+                        )
+                    return stored
+            return self._append(conn, peer, kind, body, refs, deadline, lang, msg_id)
+
+    def _append(
+        self,
+        conn: sqlite3.Connection,
+        peer: str,
+        kind: str,
+        body: Mapping[str, object],
+        refs: Sequence[Ref],
+        deadline: str | None,
+        lang: str,
+        msg_id: str | None,
+    ) -> Entry:
+        origin, mirror = self.own_origin(peer), self.mirror_origin(peer)
+        tree = self._tree(conn, origin)
+        now = self._clock.now_ms()
+        head = conn.execute(
+            "SELECT size, root FROM checkpoints WHERE origin = ? ORDER BY size DESC LIMIT 1",
+            (mirror,),
+        ).fetchone()
+        entry = Entry(
+            log=origin,
+            seq=tree.size,
+            prev_root=tree.root(),
+            peers={} if head is None else {mirror: (head[0], head[1])},
+            msg_id=msg_id or new_msg_id(now),
+            kind=kind,
+            refs=tuple(refs),
+            deadline=deadline,
+            created=format_timestamp(now),
+            lang=lang,
+            body=dict(body),
+        )
+        sig = sign_entry(entry.to_bytes(), self._signer(conn, origin, entry.seq))
+        self._insert_entries(conn, origin, [entry], [sig], tree.append(entry.leaf_hash()))
+        self._issue_checkpoint(conn, origin, tree)
+        return entry
+
+    def _insert_entries(
+        self,
+        conn: sqlite3.Connection,
+        origin: str,
+        entries: Sequence[Entry],
+        sigs: Sequence[bytes],
+        nodes: Sequence[tuple[int, int, bytes]],
+    ) -> None:
+        for entry, sig in zip(entries, sigs, strict=True):
+            deadline = None if entry.deadline is None else parse_timestamp(entry.deadline)
+            conn.execute(
+                "INSERT INTO log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    origin,
+                    entry.seq,
+                    entry.to_bytes(),
+                    sig,
+                    entry.leaf_hash(),
+                    entry.msg_id,
+                    entry.kind,
+                    parse_timestamp(entry.created),
+                    deadline,
+                ),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO refs VALUES (?, ?, ?, ?, ?, ?)",
+                [(origin, entry.seq, r.log, r.seq, r.leaf, entry.kind) for r in entry.refs],
+            )
+        conn.executemany(
+            "INSERT INTO tree VALUES (?, ?, ?, ?)", [(origin, *node) for node in nodes]
+        )
+
+    def _checkpoint_row(
+        self, conn: sqlite3.Connection, origin: str, size: int
+    ) -> tuple[bytes, str] | None:
+        row = conn.execute(
+            "SELECT root, note FROM checkpoints WHERE origin = ? AND size = ?", (origin, size)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def _issue_checkpoint(self, conn: sqlite3.Connection, origin: str, tree: MerkleTree) -> None:
+        """Sign and store the checkpoint of the whole tree; never a smaller or other one (S7)."""
+        latest = conn.execute(
+            "SELECT size, root FROM checkpoints WHERE origin = ? ORDER BY size DESC LIMIT 1",
+            (origin,),
+        ).fetchone()
+        if latest is not None and (latest[0] >= tree.size or tree.root(latest[0]) != latest[1]):
+            raise EquivocationError(
+                f"{origin}: refusing to sign size {tree.size}: a checkpoint of size {latest[0]} "
+                "is stored already and this one would not extend it (rollback?)"
+            )
+        key = self._signer(conn, origin, max(tree.size - 1, 0))
+        checkpoint = Checkpoint(origin, tree.size, tree.root())
+        conn.execute(
+            "INSERT INTO checkpoints VALUES (?, ?, ?, ?)",
+            (origin, tree.size, checkpoint.root, sign_checkpoint(checkpoint, key)),
+        )
+
+    # --- push: sender side -------------------------------------------------------------------
+
+    def push_request(self, peer: str, *, heartbeat: bool = False) -> dict[str, Any] | None:
+        """The body of the next ``POST /v1/push`` to ``peer``, or None when nothing is new.
+
+        Entries from what the peer has cosigned (``delivery.acked_size``), at most
+        :data:`~seabridge.hotline.push.MAX_BATCH`. With ``heartbeat`` an empty push of the
+        current checkpoint is returned even when nothing is new (the peer cosigns it afresh).
+        """
+        with self._lock, self._store.snapshot() as conn:
+            origin = self.own_origin(peer)
+            tree = self._tree(conn, origin)
+            old = self._delivery(conn, peer).acked_size
+            if old == tree.size and not heartbeat:
+                return None
+            new = min(tree.size, old + MAX_BATCH)
+            row = self._checkpoint_row(conn, origin, new)
+            if row is None:
+                raise LedgerError(f"{origin}: no checkpoint of size {new} is stored")
+            entries = conn.execute(
+                "SELECT entry, sig FROM log WHERE origin = ? AND seq >= ? AND seq < ? ORDER BY seq",
+                (origin, old, new),
+            ).fetchall()
+            proof = tree.consistency_proof(old, new) if 0 < old < new else []
+            return push_json(origin, old, [(e, s) for e, s in entries], row[1], proof)
+
+    def accept_response(self, peer: str, response: Mapping[str, object]) -> int:
+        """Store the peer's cosignature from a 200 answer; advance the push cursor.
+
+        Returns:
+            The cosignature's time (Unix seconds, the peer's clock).
+
+        Raises:
+            MalformedError: the answer is not ``{"cosignature": line, "size": n}``.
+            VerificationError: the cosignature is not by the peer's cosigner over our checkpoint.
+        """
+        line, size = response.get("cosignature"), response.get("size")
+        if not isinstance(line, str) or isinstance(size, bool) or not isinstance(size, int):
+            raise MalformedError("push answer must be {'cosignature': str, 'size': int}")
+        with self._write() as conn:
+            origin = self.own_origin(peer)
+            row = self._checkpoint_row(conn, origin, size)
+            if row is None:
+                raise VerificationError(f"{peer} cosigned size {size} of {origin}: never issued")
+            checkpoint = Checkpoint(origin, size, row[0])
+            time_s, name = self._verify_peer_cosignature(conn, peer, checkpoint, line)
+            now = self._clock.now_ms()
+            conn.execute(
+                "INSERT OR IGNORE INTO cosigs VALUES (?, ?, ?, ?, ?, ?)",
+                (origin, size, name, time_s, line, now),
+            )
+            conn.execute(
+                "UPDATE delivery SET acked_size = max(acked_size, ?), attempts = 0, "
+                "next_attempt_ms = 0, last_error = NULL, last_success_ms = ? WHERE peer = ?",
+                (size, now, peer),
+            )
+        return time_s
+
+    def _verify_peer_cosignature(
+        self, conn: sqlite3.Connection, peer: str, checkpoint: Checkpoint, line: str
+    ) -> tuple[int, str]:
+        for verifier in reversed(self._schedule(conn, self.mirror_origin(peer), "cosigner").all()):
+            try:
+                return verify_cosignature(checkpoint, line, verifier), verifier.name
+            except VerificationError:
+                continue
+        raise VerificationError(f"the cosignature is not by a cosigner key of {peer}")
+
+    def accept_conflict(self, peer: str, size: int) -> None:
+        """After a 409 with the peer's ``size`` of our log: resend from there.
+
+        Raises:
+            LedgerError: the peer holds more of our log than we do (our state was rolled back).
+        """
+        with self._write() as conn:
+            own = self._tree(conn, self.own_origin(peer)).size
+            if not 0 <= size <= own:
+                raise LedgerError(
+                    f"{peer} holds {size} entries of our log but we have {own}: this node's "
+                    "state was rolled back; do not send until it is restored"
+                )
+            conn.execute("UPDATE delivery SET acked_size = ? WHERE peer = ?", (size, peer))
+
+    # --- push: receiver side (§5.6) ----------------------------------------------------------
+
+    def receive_push(self, body: object) -> dict[str, Any]:
+        """Verify, store and cosign a push from a peer, in one transaction (§5.6).
+
+        Returns:
+            ``{"cosignature": line, "size": n}`` once committed.
+
+        Raises:
+            MalformedError: the body does not parse (400).
+            UnknownPeerError: the origin is not a configured peer's log (404).
+            VerificationError: no valid author signature, or an entry/root/proof fails (403).
+            ConflictError: ``old_size`` is not the stored size (409, ``size`` = stored size).
+            EquivocationError: conflicting signed artefacts, kept as evidence (409).
+        """
+        line, size = self._receive(parse_push(body), issue=True)
+        assert line is not None
+        return {"cosignature": line, "size": size}
+
+    def apply_pulled(
+        self, origin: str, entries: Sequence[tuple[bytes, bytes]], checkpoint_note: str
+    ) -> int:
+        """Store entries fetched from a peer's pull endpoints: the checks of
+        :meth:`receive_push`, but no cosignature is issued (the author never sees one; its own
+        pushes get receipts). ``entries`` start at the stored size. Returns the new size.
+        """
+        first = Entry.from_bytes(entries[0][0]).seq if entries else None
+        try:
+            size = Checkpoint.parse(checkpoint_note.split("\n\n")[0] + "\n").size
+        except (MalformedError, IndexError):
+            raise MalformedError("pulled checkpoint is not a signed checkpoint note") from None
+        old = first if first is not None else size
+        push = PushBody(origin, old, tuple(entries), checkpoint_note, None)
+        return self._receive(push, issue=False)[1]
+
+    def _receive(self, push: PushBody, *, issue: bool) -> tuple[str | None, int]:
+        peer = self._peer_of(push.origin)
+        entries = parse_entries(push.entries, push.old_size)
+        try:
+            with self._write() as conn:
+                schedule = self._schedule(conn, push.origin, "log")
+                checkpoint = open_push_checkpoint(push, schedule, entries)
+                tree = self._tree(conn, push.origin)
+                self._check_conflicts(conn, push, entries, checkpoint, tree, schedule)
+                if push.old_size != tree.size:
+                    return self._replayed(conn, push, checkpoint, tree.size, issue=issue)
+                last = conn.execute(
+                    "SELECT size, root FROM checkpoints WHERE origin = ? "
+                    "ORDER BY size DESC LIMIT 1",
+                    (push.origin,),
+                ).fetchone()
+
+                def used(msg_id: str) -> bool:
+                    return (
+                        conn.execute(
+                            "SELECT 1 FROM log WHERE origin = ? AND msg_id = ?",
+                            (push.origin, msg_id),
+                        ).fetchone()
+                        is not None
+                    )
+
+                nodes = verify_batch(push, entries, checkpoint, tree, schedule, last, used)
+                sigs = [sig for _, sig in push.entries]
+                self._insert_entries(conn, push.origin, entries, sigs, nodes)
+                for rotation in announced(entries):
+                    conn.execute(
+                        "INSERT OR IGNORE INTO keys VALUES (?, ?, ?, ?)",
+                        (push.origin, rotation.role, rotation.from_seq, rotation.vkey),
+                    )
+                conn.execute(
+                    "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?, ?)",
+                    (push.origin, checkpoint.size, checkpoint.root, push.checkpoint),
+                )
+                line = self._cosign(conn, checkpoint) if issue else None
+                return line, checkpoint.size
+        except _Evidence as evidence:
+            self._keep_evidence(evidence)
+            raise EquivocationError(f"{peer}: {evidence.detail}; both kept as evidence") from None
+
+    def _check_conflicts(
+        self,
+        conn: sqlite3.Connection,
+        push: PushBody,
+        entries: list[Entry],
+        checkpoint: Checkpoint,
+        tree: MerkleTree,
+        schedule: KeySchedule,
+    ) -> None:
+        """Raise :class:`_Evidence` when the push contradicts what is stored (S6)."""
+        for entry, (data, sig) in zip(entries, push.entries, strict=True):
+            if entry.seq >= tree.size:
+                break
+            stored, stored_sig = conn.execute(
+                "SELECT entry, sig FROM log WHERE origin = ? AND seq = ?", (push.origin, entry.seq)
+            ).fetchone()
+            if stored != data:
+                verify_entry(data, sig, schedule.at(entry.seq))  # junk is not evidence
+                raise _Evidence(
+                    "entry-conflict",
+                    f"{push.origin} seq {entry.seq}: two different entries signed by its author",
+                    [stored, stored_sig, data, sig],
+                )
+        if checkpoint.size > tree.size:
+            return
+        row = self._checkpoint_row(conn, push.origin, checkpoint.size)
+        if row is not None and row[0] != checkpoint.root:
+            raise _Evidence(
+                "checkpoint-conflict",
+                f"{push.origin}: two checkpoints of size {checkpoint.size} with different roots",
+                [row[1].encode(), push.checkpoint.encode()],
+            )
+        if row is None and tree.root(checkpoint.size) != checkpoint.root:
+            raise _Evidence(
+                "checkpoint-conflict",
+                f"{push.origin}: the checkpoint of size {checkpoint.size} contradicts the "
+                "author's stored entries",
+                [push.checkpoint.encode()],
+            )
+
+    def _replayed(
+        self,
+        conn: sqlite3.Connection,
+        push: PushBody,
+        checkpoint: Checkpoint,
+        stored_size: int,
+        *,
+        issue: bool,
+    ) -> tuple[str | None, int]:
+        """A push that does not follow on: a pure replay is answered as before, else 409."""
+        if checkpoint.size <= stored_size:  # entries and root already match (no evidence)
+            if not issue:
+                return None, stored_size
+            if self._checkpoint_row(conn, push.origin, checkpoint.size) is not None:
+                row = conn.execute(
+                    "SELECT line FROM cosigs WHERE origin = ? AND size = ? AND cosigner = ? "
+                    "ORDER BY time, rowid LIMIT 1",
+                    (push.origin, checkpoint.size, self._cosigner.name),
+                ).fetchone()
+                line = row[0] if row is not None else self._cosign(conn, checkpoint)
+                return line, checkpoint.size
+        raise ConflictError(
+            f"{push.origin}: push from size {push.old_size}, but {stored_size} entries are "
+            f"stored; resend from {stored_size}",
+            stored_size,
+        )
+
+    def _cosign(self, conn: sqlite3.Connection, checkpoint: Checkpoint) -> str:
+        now = self._clock.now_ms()
+        line = cosign(checkpoint, self._cosigner, now // 1000)
+        conn.execute(
+            "INSERT OR IGNORE INTO cosigs VALUES (?, ?, ?, ?, ?, ?)",
+            (checkpoint.origin, checkpoint.size, self._cosigner.name, now // 1000, line, now),
+        )
+        return line
+
+    def _keep_evidence(self, evidence: _Evidence) -> None:
+        blobs = json.dumps([base64.b64encode(b).decode() for b in evidence.blobs])
+        digest = hashlib.sha256(f"{evidence.kind}\n{blobs}".encode()).hexdigest()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO evidence VALUES (?, ?, ?, ?, ?)",
+                (digest, evidence.kind, evidence.detail, blobs, self._clock.now_ms()),
+            )
+
+    # --- delivery state, heartbeats, alarms (§5.7) -------------------------------------------
+
+    def _delivery(self, conn: sqlite3.Connection, peer: str) -> DeliveryState:
+        self._check_peer(peer)
+        row = conn.execute(
+            "SELECT acked_size, next_attempt_ms, attempts, last_error, last_attempt_ms, "
+            "last_success_ms FROM delivery WHERE peer = ?",
+            (peer,),
+        ).fetchone()
+        return DeliveryState(peer, *row)
+
+    def delivery_state(self, peer: str) -> DeliveryState:
+        """The persisted push cursor and backoff of ``peer``."""
+        with self._lock:
+            return self._delivery(self._store.conn, peer)
+
+    def record_failure(self, peer: str, error: str, now_ms: int) -> int:
+        """Count a failed push; return the time of the next attempt (exponential backoff).
+
+        0.5 s, doubling, times a jitter of uniform(0.8, 1.4), at most ``backoff_cap_s``.
+        """
+        with self._write() as conn:
+            attempts = self._delivery(conn, peer).attempts + 1
+            delay_s = _BACKOFF_START_S * 2.0 ** min(attempts - 1, 32) * self._rng.uniform(0.8, 1.4)
+            next_ms = now_ms + round(min(self._cap_s, delay_s) * 1000)
+            conn.execute(
+                "UPDATE delivery SET attempts = ?, next_attempt_ms = ?, last_error = ?, "
+                "last_attempt_ms = ? WHERE peer = ?",
+                (attempts, next_ms, error[:500], now_ms, peer),
+            )
+        return next_ms
+
+    def record_success(self, peer: str) -> None:
+        """Clear the backoff of ``peer`` after a successful exchange."""
+        with self._write() as conn:
+            self._check_peer(peer)
+            now = self._clock.now_ms()
+            conn.execute(
+                "UPDATE delivery SET attempts = 0, next_attempt_ms = 0, last_error = NULL, "
+                "last_attempt_ms = ?, last_success_ms = ? WHERE peer = ?",
+                (now, now, peer),
+            )
+
+    def last_cosignature_ms(self, peer: str) -> int | None:
+        """When (our clock) the latest cosignature from ``peer`` over our log was stored."""
+        with self._lock:
+            row = self._store.conn.execute(
+                "SELECT max(received_ms) FROM cosigs WHERE origin = ?", (self.own_origin(peer),)
+            ).fetchone()
+            return None if row[0] is None else int(row[0])
+
+    def heartbeat_due(self, peer: str, now_ms: int, interval_s: float | None = None) -> bool:
+        """True when no cosignature came for a heartbeat interval and backoff allows a push."""
+        interval_ms = round((interval_s or self._heartbeat_s) * 1000)
+        last = self.last_cosignature_ms(peer)
+        state = self.delivery_state(peer)
+        return (last is None or now_ms - last >= interval_ms) and now_ms >= state.next_attempt_ms
+
+    def alarm(self, peer: str, now_ms: int, heartbeat_interval_s: float) -> str | None:
+        """What an operator must hear about ``peer``, or None (§5.7).
+
+        "not delivered": no fresh cosignature for 3 x the heartbeat interval (a link problem).
+        "delivered but not acknowledged": cosigned entries whose deadline passed with no ack.
+        """
+        limit_ms = round(3 * heartbeat_interval_s * 1000)
+        with self._lock:
+            conn = self._store.conn
+            origin, mirror = self.own_origin(peer), self.mirror_origin(peer)
+            last = self.last_cosignature_ms(peer)
+            since = last if last is not None else self._created_ms(conn, peer)
+            if now_ms - since > limit_ms:
+                seen = "never" if last is None else f"{(now_ms - last) // 1000} s ago"
+                return (
+                    f"not delivered: no fresh cosignature from {peer} for 3 x heartbeat interval "
+                    f"({3 * heartbeat_interval_s:g} s; last {seen}); link problem: use the "
+                    "out-of-band channel"
+                )
+            row = conn.execute(
+                "SELECT count(*), min(l.seq) FROM log l WHERE l.origin = ? "
+                "AND l.deadline_ms <= ? AND EXISTS (SELECT 1 FROM cosigs c WHERE c.origin = "
+                "l.origin AND c.size > l.seq) AND NOT EXISTS (SELECT 1 FROM refs r WHERE "
+                "r.origin = ? AND r.ref_log = l.origin AND r.ref_seq = l.seq AND r.kind IN "
+                "('ack', 'reply'))",
+                (origin, now_ms, mirror),
+            ).fetchone()
+        if row[0]:
+            return (
+                f"delivered but not acknowledged: {row[0]} entries cosigned by {peer} have no "
+                f"ack past their deadline (first: {origin} seq {row[1]})"
+            )
+        return None
+
+    def _created_ms(self, conn: sqlite3.Connection, peer: str) -> int:
+        row = conn.execute("SELECT created_ms FROM delivery WHERE peer = ?", (peer,)).fetchone()
+        return int(row[0])
+
+    # --- pull side (§5.6) --------------------------------------------------------------------
+
+    def _known(self, conn: sqlite3.Connection, origin: str) -> None:
+        if conn.execute("SELECT 1 FROM keys WHERE origin = ?", (origin,)).fetchone() is None:
+            raise UnknownPeerError(f"origin {origin!r} is not a log of this record")
+
+    def size(self, origin: str) -> int:
+        """Number of entries stored for ``origin``."""
+        with self._lock:
+            self._known(self._store.conn, origin)
+            return self._tree(self._store.conn, origin).size
+
+    def checkpoint(self, origin: str) -> tuple[str, list[str]]:
+        """The latest checkpoint note of ``origin`` and every cosignature line over it."""
+        with self._lock, self._store.snapshot() as conn:
+            self._known(conn, origin)
+            row = conn.execute(
+                "SELECT size, note FROM checkpoints WHERE origin = ? ORDER BY size DESC LIMIT 1",
+                (origin,),
+            ).fetchone()
+            if row is None:
+                raise UnknownPeerError(f"no checkpoint of {origin} is stored yet")
+            lines = conn.execute(
+                "SELECT line FROM cosigs WHERE origin = ? AND size = ? ORDER BY time, rowid",
+                (origin, row[0]),
+            )
+            return row[1], [line for (line,) in lines]
+
+    def entries(self, origin: str, start: int, end: int) -> list[tuple[bytes, bytes]]:
+        """Entry bytes and signatures of ``[start, end)``, at most :data:`MAX_PULL`."""
+        if start < 0 or end < start:
+            raise MalformedError(f"entry range [{start}, {end}) is not valid")
+        with self._lock:
+            self._known(self._store.conn, origin)
+            rows = self._store.conn.execute(
+                "SELECT entry, sig FROM log WHERE origin = ? AND seq >= ? AND seq < ? ORDER BY seq",
+                (origin, start, min(end, start + MAX_PULL)),
+            )
+            return [(bytes(e), bytes(s)) for e, s in rows]
+
+    def inclusion_proof(self, origin: str, index: int, size: int) -> list[bytes]:
+        """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size``."""
+        with self._lock, self._store.snapshot() as conn:
+            self._known(conn, origin)
+            try:
+                return self._tree(conn, origin).inclusion_proof(index, size)
+            except ValueError as exc:
+                raise MalformedError(str(exc)) from None
+
+    def consistency_proof(self, origin: str, old: int, new: int) -> list[bytes]:
+        """RFC 9162 consistency proof from size ``old`` to ``new``."""
+        with self._lock, self._store.snapshot() as conn:
+            self._known(conn, origin)
+            try:
+                return self._tree(conn, origin).consistency_proof(old, new)
+            except ValueError as exc:
+                raise MalformedError(str(exc)) from None
+
+    # --- the application (§5.8, §5.9) --------------------------------------------------------
+
+    def consume(
+        self,
+        origin: str,
+        handler: Callable[[sqlite3.Connection, Entry], None],
+        limit: int | None = None,
+    ) -> int:
+        """Hand stored entries of ``origin`` to ``handler`` exactly once, in seq order.
+
+        Per entry: BEGIN; ``handler(conn, entry)`` writes its effects through ``conn`` (it must
+        not commit); the cursor advances; COMMIT. A handler exception rolls that entry back and
+        is raised again (the entries before it stay consumed). Returns how many were consumed.
+        """
+        done = 0
+        while limit is None or done < limit:
+            with self._write() as conn:
+                self._known(conn, origin)
+                conn.execute("INSERT OR IGNORE INTO app_cursor VALUES (?, 0)", (origin,))
+                (cursor,) = conn.execute(
+                    "SELECT next_seq FROM app_cursor WHERE origin = ?", (origin,)
+                ).fetchone()
+                row = conn.execute(
+                    "SELECT entry FROM log WHERE origin = ? AND seq = ?", (origin, cursor)
+                ).fetchone()
+                if row is None:
+                    return done
+                handler(conn, Entry.from_bytes(row[0]))
+                conn.execute(
+                    "UPDATE app_cursor SET next_seq = ? WHERE origin = ?", (cursor + 1, origin)
+                )
+            done += 1
+        return done
+
+    def check_deadlines(self, now_ms: int) -> list[Entry]:
+        """Append one ``deadline-missed`` per own entry whose deadline passed unanswered.
+
+        Unanswered: no ``ack`` or ``reply`` in the peer's mirror refers to it (log, seq and leaf
+        hash). Idempotent: an entry with a ``deadline-missed`` already is skipped. Escalation is
+        the application's decision (amendment 3).
+        """
+        created: list[Entry] = []
+        with self._write() as conn:
+            for peer in sorted(self.peers):
+                origin, mirror = self.own_origin(peer), self.mirror_origin(peer)
+                missed = conn.execute(
+                    "SELECT seq, leaf, deadline_ms FROM log l WHERE origin = ? "
+                    "AND deadline_ms IS NOT NULL AND deadline_ms <= ? "
+                    "AND NOT EXISTS (SELECT 1 FROM refs r WHERE r.origin = ? AND r.ref_log = "
+                    "l.origin AND r.ref_seq = l.seq AND r.ref_leaf = l.leaf AND r.kind IN "
+                    "('ack', 'reply')) AND NOT EXISTS (SELECT 1 FROM refs r WHERE r.origin = "
+                    "l.origin AND r.ref_log = l.origin AND r.ref_seq = l.seq AND r.kind = "
+                    "'deadline-missed') ORDER BY seq",
+                    (origin, now_ms, mirror),
+                ).fetchall()
+                for seq, leaf, deadline_ms in missed:
+                    body = {"deadline": format_timestamp(deadline_ms)}
+                    ref = Ref(origin, seq, bytes(leaf))
+                    msg_id = f"deadline-missed.{seq}"
+                    entry = self._append(
+                        conn, peer, "deadline-missed", body, (ref,), None, "en", msg_id
+                    )
+                    created.append(entry)
+        return created
+
+    # --- views -------------------------------------------------------------------------------
+
+    def log_view(self, peer: str) -> list[dict[str, Any]]:
+        """Both directions of the channel to ``peer`` in time order (``hotline log``)."""
+        with self._lock, self._store.snapshot() as conn:
+            return log_view(
+                conn, self.own_origin(peer), self.mirror_origin(peer), self._cosigner.name
+            )
+
+    def export_evidence(self) -> dict[str, Any]:
+        """Everything needed to verify the record offline (``seabridge-evidence/v1``)."""
+        with self._lock, self._store.snapshot() as conn:
+            return export_evidence(conn, self.party, format_timestamp(self._clock.now_ms()))
+
+    def evidence(self) -> list[dict[str, Any]]:
+        """The stored evidence rows (equivocations), oldest first: ``{kind, detail, blobs}``."""
+        with self._lock:
+            rows = self._store.conn.execute(
+                "SELECT kind, detail, blobs FROM evidence ORDER BY created_ms, id"
+            ).fetchall()
+        return [{"kind": k, "detail": d, "blobs": json.loads(b)} for k, d, b in rows]
