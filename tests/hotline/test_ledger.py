@@ -294,6 +294,8 @@ def test_export_evidence_format(pair: LedgerPair) -> None:
         (MIRROR, "cosigner"),
     }
     assert all(k["from_seq"] == 0 for k in exported["keys"])
+    cosigners = {k["origin"]: k["vkey"] for k in exported["keys"] if k["role"] == "cosigner"}
+    assert cosigners[OWN].startswith("ccg/hotline/cosigner+")  # listed with the log it cosigns
     logs = {log["origin"]: log for log in exported["logs"]}
     assert [e["seq"] for e in logs[OWN]["entries"]] == [0, 1, 2]
     assert base64.b64decode(logs[OWN]["entries"][0]["entry"]) == pair.jcg.entries(OWN, 0, 1)[0][0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -253,8 +254,9 @@ def test_second_entry_for_an_existing_seq_is_equivocation(pair: LedgerPair) -> N
         pair.ccg.receive_push(forged)
     evidence = pair.ccg.evidence()
     assert len(evidence) == 1 and evidence[0]["kind"] == "entry-conflict"
-    blobs = [base64.b64decode(b) for b in evidence[0]["blobs"]]
-    assert blobs == [stored[1][0], stored[1][1], data, sig]
+    blobs = [json.loads(base64.b64decode(b)) for b in evidence[0]["blobs"]]
+    pairs = [(base64.b64decode(b["entry"]), base64.b64decode(b["sig"])) for b in blobs]
+    assert pairs == [stored[1], (data, sig)]
     assert pair.ccg.entries("jcg/hotline/ccg", 0, 3) == stored  # never overwritten
 
 

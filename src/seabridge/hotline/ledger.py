@@ -101,6 +101,12 @@ class DeliveryState:
     last_success_ms: int | None
 
 
+def _entry_blob(entry: bytes, sig: bytes) -> bytes:
+    """An evidence blob holding one signed entry: ``{"entry": b64, "sig": b64}`` (UTF-8 JSON)."""
+    encoded = {"entry": base64.b64encode(entry).decode(), "sig": base64.b64encode(sig).decode()}
+    return json.dumps(encoded, sort_keys=True, separators=(",", ":")).encode()
+
+
 class _Evidence(Exception):  # noqa: N818  (internal signal, never escapes the ledger)
     """Raised inside a transaction: roll back, keep the artefacts as evidence, then refuse."""
 
@@ -648,7 +654,7 @@ class Ledger:
                 raise _Evidence(
                     "entry-conflict",
                     f"{push.origin} seq {entry.seq}: two different entries signed by its author",
-                    [stored, stored_sig, data, sig],
+                    [_entry_blob(stored, stored_sig), _entry_blob(data, sig)],
                 )
         if checkpoint.size > tree.size:
             return

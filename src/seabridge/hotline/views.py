@@ -9,9 +9,11 @@ Evidence file (``seabridge-evidence/v1``, read by :mod:`seabridge.hotline.eviden
      "evidence": [{"kind", "detail", "blobs": [b64, ...]}]}
 
 ``keys`` holds the initial keys only (later ones are announced by ``key-rotation`` entries
-inside the logs). The ``cosigner`` key listed under an origin is the cosigner of that log's
-*author*; the cosignatures over a log are made by the other party's cosigner, named in each
-cosignature's ``cosigner`` field. Nothing secret is exported.
+inside the logs). A ``log`` key is listed with its own log; a ``cosigner`` key with the log whose
+checkpoints it cosigns (the *other* party's log: ``ccg/hotline/cosigner`` under
+``jcg/hotline/ccg``), although its rotations are announced in its owner's log. Evidence blobs
+are signed checkpoint notes or ``{"entry": b64, "sig": b64}`` JSON, as UTF-8 bytes. Nothing
+secret is exported.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 from seabridge.hotline.entries import Entry, format_timestamp, parse_timestamp
 
-__all__ = ["EVIDENCE_FORMAT", "export_evidence", "log_view"]
+__all__ = ["EVIDENCE_FORMAT", "cosigned_origin", "export_evidence", "log_view"]
 
 EVIDENCE_FORMAT = "seabridge-evidence/v1"
 
@@ -49,6 +51,12 @@ def _receipt_times(
     for i in range(len(earliest) - 2, -1, -1):
         earliest[i] = min(earliest[i], earliest[i + 1])
     return sizes, earliest
+
+
+def cosigned_origin(origin: str) -> str:
+    """The log a cosigner cosigns, from its owner's log: ``a/hotline/b`` -> ``b/hotline/a``."""
+    author, _, peer = origin.split("/", 2)
+    return f"{peer}/hotline/{author}"
 
 
 def log_view(
@@ -101,7 +109,12 @@ def log_view(
 def export_evidence(conn: sqlite3.Connection, party: str, exported: str) -> dict[str, Any]:
     """The evidence file of everything stored (format in the module docstring)."""
     keys = [
-        {"origin": origin, "role": role, "vkey": vkey, "from_seq": 0}
+        {
+            "origin": origin if role == "log" else cosigned_origin(origin),
+            "role": role,
+            "vkey": vkey,
+            "from_seq": 0,
+        }
         for origin, role, vkey in conn.execute(
             "SELECT origin, role, vkey FROM keys WHERE from_seq = 0 ORDER BY origin, role"
         )
