@@ -71,6 +71,7 @@ __all__ = [
     "LogStats",
     "Report",
     "dumps_evidence",
+    "known_keys",
     "load_evidence",
     "loads_evidence",
     "parse_evidence",
@@ -600,6 +601,18 @@ def verify_evidence(
         skew_threshold_s: warn when an entry's ``created`` and its first receipt differ more.
     """
     return _Verification(ev, trusted, skew_threshold_s).run()
+
+
+def known_keys(ev: Evidence, origin: str) -> list[Verifier]:
+    """The keys of ``origin``'s log: its log keys (the listed one, then those announced by
+    rotation entries whose signatures verify) and the cosigner keys of its checkpoints."""
+    verification = _Verification(ev, None, DEFAULT_SKEW_S)
+    verification._keys()
+    for state in verification.states.values():
+        verification._entries(state)
+    found = verification.states.get(origin)
+    log_keys = [] if found is None else [key for _, key in found.timeline]
+    return log_keys + verification._cosigners(origin)
 
 
 class _LogState:
