@@ -1,0 +1,454 @@
+"""The delivery loop (§5.6-5.9): two nodes in one process, each the other's federation app
+behind an in-process transport that can partition, lose responses or answer for the peer.
+
+Both nodes share one ManualClock and are driven by ``Delivery.step``: nothing sleeps, and
+every time asserted is the ManualClock's (the backoff schedule), never the wall's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from node_builders import fixed_clock, make_pair
+
+from seabridge.clock import ManualClock
+from seabridge.hotline.entries import Entry, Ref
+from seabridge.hotline.ledger import Ledger
+from seabridge.node import NodeConfig
+from seabridge.node.runtime import Delivery, DeliveryOptions, StepResult, open_ledger
+from seabridge.web import federation_app
+
+PARTIES = ("jcg", "ccg")
+CAP_S = 2.0  # §5.7: backoff cap 1-2 s in tests
+HEARTBEAT_S = 10.0
+OPTIONS = DeliveryOptions(heartbeat_interval_s=HEARTBEAT_S, pull_interval_s=5.0)
+
+
+def other(party: str) -> str:
+    return "ccg" if party == "jcg" else "jcg"
+
+
+def body(text: str) -> dict[str, object]:
+    return {"text": text, "text_en": text, "marker": "INFORMATION"}
+
+
+class Link(httpx.AsyncBaseTransport):
+    """One direction of the network: requests of one node to the other's federation app."""
+
+    def __init__(self, ledger: Ledger, seed: int = 0) -> None:
+        self.inner = httpx.ASGITransport(app=federation_app(ledger))
+        self.partitioned = False
+        self.down_hosts: set[str] = set()
+        self.drop_rate = 0.0
+        self.answer: int | None = None
+        self.rng = random.Random(seed)
+        self.posts = 0
+        self.dropped = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        push = request.method == "POST"
+        self.posts += push
+        if self.partitioned or request.url.host in self.down_hosts:
+            raise httpx.ConnectError("no route to host", request=request)
+        if push and self.answer is not None:
+            return httpx.Response(self.answer, json={"error": "signature", "detail": "forced"})
+        response = await self.inner.handle_async_request(request)
+        if push and self.drop_rate and self.rng.random() < self.drop_rate:
+            await response.aread()  # forwarded and committed; the answer is lost
+            self.dropped += 1
+            raise httpx.ReadError("connection reset before the response", request=request)
+        return response
+
+
+@dataclass
+class Net:
+    clock: ManualClock
+    nodes: dict[str, NodeConfig]
+    ledgers: dict[str, Ledger] = field(default_factory=dict)
+    links: dict[str, Link] = field(default_factory=dict)
+    deliveries: dict[str, Delivery] = field(default_factory=dict)
+    alarms: list[tuple[str, str, int]] = field(default_factory=list)
+    missed: list[Entry] = field(default_factory=list)
+
+    def send(self, party: str, text: str, **options: object) -> Entry:
+        return self.ledgers[party].send(other(party), "notification", body(text), **options)  # type: ignore[arg-type]
+
+    async def round(self) -> list[StepResult]:
+        now = self.clock.now_ms()
+        return [await self.deliveries[party].step(now) for party in PARTIES]
+
+    def converged(self) -> bool:
+        for party in PARTIES:
+            ledger, peer = self.ledgers[party], self.ledgers[other(party)]
+            own = ledger.own_origin(other(party))
+            size = ledger.size(own)
+            if ledger.delivery_state(other(party)).acked_size != size or peer.size(own) != size:
+                return False
+        return True
+
+    async def settle(self, tick_s: float = 0.1, rounds: int = 3000) -> int:
+        """Step both nodes, advancing the clock by ``tick_s``, until both logs are delivered
+        and cosigned both ways; return the ManualClock milliseconds it took."""
+        start = self.clock.now_ms()
+        for _ in range(rounds):
+            await self.round()
+            if self.converged():
+                return self.clock.now_ms() - start
+            self.clock.advance(tick_s)
+        raise AssertionError(f"not converged after {rounds} rounds")
+
+    def assert_identical(self) -> None:
+        """Both views of both logs: same entries, same latest checkpoint, cosigned."""
+        for party in PARTIES:
+            author, mirror = self.ledgers[party], self.ledgers[other(party)]
+            origin = author.own_origin(other(party))
+            size = author.size(origin)
+            stored = author.entries(origin, 0, size)
+            assert mirror.entries(origin, 0, size) == stored
+            seqs = [Entry.from_bytes(data).seq for data, _ in stored]
+            assert seqs == list(range(size))  # no gap
+            msg_ids = [Entry.from_bytes(data).msg_id for data, _ in stored]
+            assert len(set(msg_ids)) == size  # no duplicate
+            note, cosignatures = author.checkpoint(origin)
+            assert mirror.checkpoint(origin)[0] == note  # same size and root, same signature
+            assert note.startswith(f"{origin}\n{size}\n")
+            assert cosignatures, f"{origin} size {size} has no receipt at the author"
+
+
+@pytest.fixture(scope="module")
+def node_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[NodeConfig, NodeConfig]:
+    return make_pair(tmp_path_factory.mktemp("nodes"), fixed_clock())
+
+
+@pytest.fixture
+def net(tmp_path: Path, node_pair: tuple[NodeConfig, NodeConfig]) -> Iterator[Net]:
+    """Fresh ledgers (own state files) for the module's two node directories."""
+    clock = fixed_clock()
+    made = Net(clock, dict(zip(PARTIES, node_pair, strict=True)))
+    for party in PARTIES:
+        node = made.nodes[party]
+        state = tmp_path / party / "state.sqlite"
+        state.parent.mkdir()
+        made.ledgers[party] = _ledger(node, clock, state)
+    for i, party in enumerate(PARTIES):
+        made.links[party] = Link(made.ledgers[other(party)], seed=i)
+        made.deliveries[party] = _delivery(made, party)
+    try:
+        yield made
+    finally:
+        for ledger in made.ledgers.values():
+            ledger.close()
+
+
+def _delivery(
+    net: Net, party: str, wait: Callable[[float], Awaitable[None]] | None = None
+) -> Delivery:
+    """``party``'s delivery loop to the other node, over its :class:`Link`."""
+    peer = other(party)
+
+    def on_alarm(peer: str, text: str) -> None:
+        net.alarms.append((party, text, net.clock.now_ms()))
+
+    return Delivery(
+        net.ledgers[party],
+        {peer: httpx.AsyncClient(transport=net.links[party])},
+        {peer: [f"https://{peer}-primary:8443", f"https://{peer}-backup:8443/"]},
+        net.clock,
+        options=OPTIONS,
+        on_alarm=on_alarm,
+        on_deadline_missed=net.missed.extend,
+        wait=wait,
+    )
+
+
+def _ledger(node: NodeConfig, clock: ManualClock, state: Path) -> Ledger:
+    """``open_ledger`` of ``node`` with the state file moved (one node directory, many tests)."""
+    ledger = open_ledger(node, clock, backoff_cap_s=CAP_S, heartbeat_interval_s=HEARTBEAT_S)
+    ledger.close()
+    return Ledger(
+        state,
+        ledger.party,
+        node.log_key(),
+        node.cosigner_key(),
+        ledger.peers,
+        clock,
+        backoff_cap_s=CAP_S,
+        heartbeat_interval_s=HEARTBEAT_S,
+        rng=random.Random(7),
+    )
+
+
+def test_open_ledger_takes_keys_and_peers_from_the_node_directory(
+    tmp_path: Path,
+) -> None:
+    jcg, _ = make_pair(tmp_path, fixed_clock())
+    clock = fixed_clock()
+    with open_ledger(jcg, clock) as ledger:
+        assert ledger.party == "jcg"
+        assert sorted(ledger.peers) == ["ccg"]
+        assert ledger.peers["ccg"][0].vkey() == jcg.peer("ccg").log_vkey
+        entry = ledger.send("ccg", "notification", body("hello"))
+    assert jcg.dir.state.exists()
+    with open_ledger(jcg, clock) as again:  # reopened: the same record
+        assert again.entries("jcg/hotline/ccg", 0, 1)[0][0] == entry.to_bytes()
+
+
+def test_send_is_delivered_and_cosigned_both_ways(net: Net) -> None:
+    async def scenario() -> None:
+        net.send("jcg", "Vessel sighted")
+        net.send("ccg", "Received, investigating")
+        results = await net.round()
+        assert [r.pushed for r in results] == [1, 1]
+        assert net.converged()
+        net.assert_identical()
+        assert net.deliveries["jcg"].status["ccg"].delivered_via == "https://ccg-primary:8443"
+        assert net.alarms == []
+
+    asyncio.run(scenario())
+
+
+def test_a_connection_failure_fails_over_to_the_backup_endpoint(net: Net) -> None:
+    async def scenario() -> None:
+        net.links["jcg"].down_hosts.add("ccg-primary")
+        net.send("jcg", "over the backup path")
+        result = (await net.round())[0]
+        assert (result.pushed, result.failures) == (1, 0)
+        status = net.deliveries["jcg"].status["ccg"]
+        assert status.delivered_via == "https://ccg-backup:8443"
+        net.links["jcg"].down_hosts.add("ccg-backup")
+        net.send("jcg", "no path at all")
+        result = (await net.round())[0]
+        assert (result.pushed, result.failures) == (0, 1)
+        state = net.ledgers["jcg"].delivery_state("ccg")
+        assert state.attempts == 1 and "ccg-primary" in (state.last_error or "")
+        assert "ccg-backup" in (state.last_error or "")
+
+    asyncio.run(scenario())
+
+
+def test_r3_partition_and_heal(net: Net) -> None:
+    """R3 at CI size: 100 messages each way during a partition, then heal."""
+
+    async def scenario() -> None:
+        for link in net.links.values():
+            link.partitioned = True
+        for i in range(100):
+            for party in PARTIES:
+                net.send(party, f"{party} message {i} during the partition")
+            if i % 10 == 9:
+                await net.round()
+                net.clock.advance(0.5)
+        for party in PARTIES:
+            state = net.ledgers[party].delivery_state(other(party))
+            assert state.acked_size == 0 and state.attempts >= 3
+            assert state.last_attempt_ms is not None
+            assert state.next_attempt_ms - state.last_attempt_ms <= CAP_S * 1000  # capped
+        for link in net.links.values():
+            link.partitioned = False
+        elapsed_ms = await net.settle(tick_s=0.1)
+        assert elapsed_ms <= CAP_S * 1000 + 100  # within the capped backoff (+ one tick)
+        net.assert_identical()
+        for party in PARTIES:
+            assert net.ledgers[party].size(f"{party}/hotline/{other(party)}") == 100
+
+    asyncio.run(scenario())
+
+
+def test_r4_lost_responses(net: Net) -> None:
+    """R4 at CI size: half of the push answers lost after the peer committed (seeded)."""
+
+    async def scenario() -> None:
+        net.links["jcg"].drop_rate = 0.5
+        for i in range(200):
+            net.send("jcg", f"message {i}")
+            if i % 4 == 3:
+                await net.round()
+                net.clock.advance(0.1)
+        await net.settle(tick_s=0.1)
+        assert net.links["jcg"].dropped >= 10  # the test did lose answers
+        net.assert_identical()
+        handled: list[int] = []
+
+        def handler(conn: sqlite3.Connection, entry: Entry) -> None:
+            handled.append(entry.seq)
+
+        ccg = net.ledgers["ccg"]
+        assert ccg.consume("jcg/hotline/ccg", handler) == 200
+        assert handled == list(range(200))  # exactly once, in order
+
+    asyncio.run(scenario())
+
+
+def test_a_409_resends_at_once_from_the_peers_size(net: Net) -> None:
+    async def scenario() -> None:
+        jcg = net.ledgers["jcg"]
+        for i in range(3):
+            net.send("jcg", f"first {i}")
+        await net.round()
+        for i in range(2):
+            net.send("jcg", f"second {i}")
+        jcg.accept_conflict("ccg", 1)  # as if two answers had been lost
+        result = (await net.round())[0]
+        assert result.conflicts == 1 and result.pushed == 1 and result.failures == 0
+        assert jcg.delivery_state("ccg").acked_size == 5
+        net.assert_identical()
+
+    asyncio.run(scenario())
+
+
+def test_a_peer_answering_403_raises_an_alarm_and_is_not_retried_blindly(net: Net) -> None:
+    async def scenario() -> None:
+        link = net.links["jcg"]
+        link.answer = 403
+        net.send("jcg", "refused")
+        result = (await net.round())[0]
+        assert "ccg" in result.alarms and "HTTP 403" in result.alarms["ccg"]
+        assert [(party, "403" in text) for party, text, _ in net.alarms] == [("jcg", True)]
+        state = net.ledgers["jcg"].delivery_state("ccg")
+        assert state.last_error is not None and state.last_error.startswith("alarm: HTTP 403")
+        posts = link.posts
+        for _ in range(20):
+            net.clock.advance(CAP_S)
+            await net.round()
+        assert link.posts == posts  # no retry loop
+        assert "ccg" in net.deliveries["jcg"].alarms()
+        link.answer = None
+        net.deliveries["jcg"].resume("ccg")
+        await net.round()
+        assert net.converged()
+        assert net.deliveries["jcg"].alarms() == {}
+
+    asyncio.run(scenario())
+
+
+def test_transient_answers_back_off(net: Net) -> None:
+    async def scenario() -> None:
+        link = net.links["jcg"]
+        net.send("jcg", "busy peer")
+        for code in (500, 503, 408, 429):
+            link.answer = code
+            net.clock.advance(CAP_S)
+            result = (await net.round())[0]
+            assert (result.failures, result.alarms) == (1, {})
+        assert net.ledgers["jcg"].delivery_state("ccg").attempts == 4
+        link.answer = None
+        net.clock.advance(CAP_S)
+        await net.round()
+        assert net.converged()
+        assert net.ledgers["jcg"].delivery_state("ccg").attempts == 0
+
+    asyncio.run(scenario())
+
+
+def test_the_alarm_after_three_missed_heartbeats(net: Net) -> None:
+    async def scenario() -> None:
+        net.send("jcg", "before the cut")
+        await net.round()
+        cosigned_ms = net.ledgers["jcg"].last_cosignature_ms("ccg")
+        assert cosigned_ms is not None
+        net.links["jcg"].partitioned = True
+        posts = net.links["jcg"].posts
+        while not [a for a in net.alarms if a[0] == "jcg"]:
+            net.clock.advance(1.0)
+            await net.round()
+            assert net.clock.now_ms() - cosigned_ms <= 3 * HEARTBEAT_S * 1000 + 1000
+        _, text, at_ms = net.alarms[0]
+        assert text.startswith("not delivered")
+        assert 3 * HEARTBEAT_S * 1000 < at_ms - cosigned_ms <= 3 * HEARTBEAT_S * 1000 + 1000
+        assert net.links["jcg"].posts - posts >= 3  # heartbeats were tried
+        for _ in range(5):  # raised once, not every step
+            net.clock.advance(1.0)
+            await net.round()
+        assert len([a for a in net.alarms if a[0] == "jcg"]) == 1
+        net.links["jcg"].partitioned = False
+        for _ in range(int(CAP_S / 0.1) + 1):  # the next heartbeat is within the capped backoff
+            net.clock.advance(0.1)
+            if sum(r.heartbeats for r in await net.round()):
+                break
+        assert net.ledgers["jcg"].last_cosignature_ms("ccg") == net.clock.now_ms()
+        assert net.deliveries["jcg"].alarms() == {}
+
+    asyncio.run(scenario())
+
+
+def test_heartbeats_keep_the_receipts_fresh(net: Net) -> None:
+    async def scenario() -> None:
+        net.send("jcg", "hello")
+        await net.round()
+        beats = 0
+        for _ in range(int(5 * HEARTBEAT_S)):
+            net.clock.advance(1.0)
+            beats += sum(r.heartbeats for r in await net.round())
+        assert beats >= 2 * 4  # both nodes, about every heartbeat interval
+        assert net.alarms == []
+
+    asyncio.run(scenario())
+
+
+def test_pull_recovers_a_lost_receipt_and_missing_peer_entries(net: Net) -> None:
+    async def scenario() -> None:
+        net.links["jcg"].drop_rate = 1.0  # every push answer from ccg is lost
+        net.links["ccg"].partitioned = True  # ccg cannot push to jcg at all
+        net.send("jcg", "answer lost")
+        net.send("ccg", "never pushed")
+        net.clock.advance(OPTIONS.pull_interval_s)
+        results = await net.round()  # jcg: push (answer lost), then pull
+        jcg = net.ledgers["jcg"]
+        assert jcg.delivery_state("ccg").acked_size == 1  # the receipt came by the pull
+        assert jcg.last_cosignature_ms("ccg") is not None
+        assert results[0].pulled == 1
+        assert jcg.size("ccg/hotline/jcg") == 1  # ccg's entry fetched over jcg's link
+        assert jcg.entries("ccg/hotline/jcg", 0, 1) == net.ledgers["ccg"].entries(
+            "ccg/hotline/jcg", 0, 1
+        )
+
+    asyncio.run(scenario())
+
+
+def test_the_deadline_watcher_hands_missed_deadlines_to_the_application(net: Net) -> None:
+    async def scenario() -> None:
+        now = net.clock.now_ms()
+        first = net.send("jcg", "answer within 5 s", deadline_ms=now + 5_000)
+        answered = net.send("jcg", "this one is acked", deadline_ms=now + 5_000)
+        await net.round()
+        ref = Ref(answered.log, answered.seq, answered.leaf_hash())
+        net.ledgers["ccg"].send("jcg", "ack", {"text": "ack", "text_en": "ack"}, refs=[ref])
+        await net.round()
+        assert net.missed == []
+        net.clock.advance(5.0)
+        result = (await net.round())[0]
+        assert [e.kind for e in result.deadline_missed] == ["deadline-missed"]
+        assert [e.refs[0].seq for e in net.missed] == [first.seq]
+        net.clock.advance(1.0)
+        assert (await net.round())[0].deadline_missed == []  # once per missed deadline
+        await net.settle()  # the deadline-missed entry is delivered like any other
+
+    asyncio.run(scenario())
+
+
+def test_run_loops_step_with_the_injected_wait(net: Net) -> None:
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        waits: list[float] = []
+
+        async def wait(seconds: float) -> None:
+            waits.append(seconds)
+            net.clock.advance(max(seconds, 0.05))
+            if len(waits) == 3:
+                stop.set()
+
+        delivery = _delivery(net, "jcg", wait)
+        net.send("jcg", "through run()")
+        await delivery.run(stop)
+        assert len(waits) == 3
+        assert all(0 <= w <= OPTIONS.poll_s for w in waits)
+        assert net.ledgers["jcg"].delivery_state("ccg").acked_size == 1
+
+    asyncio.run(scenario())
