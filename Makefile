@@ -8,7 +8,7 @@ DEMO_OUT ?= demo-out
 BENCH ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint format bench docs clean
+.PHONY: help setup demo test lint format bench docs clean soak
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ format: setup  ## apply ruff's fixes and formatting
 
 test: setup lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest -n 2 -q
+
+soak: setup  ## reliability at full size: 200 kill -9 per hotline process test (R1, R2)
+	SEABRIDGE_KILL9_RUNS=200 $(BIN)/python -m pytest -q tests/hotline/test_kill9.py
 
 bench: setup  ## benchmarks against baselines measured in the same run
 	$(BIN)/python -m benchmarks $(BENCH)
