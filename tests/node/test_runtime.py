@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 import sqlite3
+import ssl
+import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
-from node_builders import fixed_clock, make_pair
+from node_builders import fixed_clock, make_node, make_pair, wall_clock
 
+from seabridge.cli.serve import federation_server
 from seabridge.clock import ManualClock
 from seabridge.hotline.entries import Entry, Ref
 from seabridge.hotline.ledger import Ledger
-from seabridge.node import NodeConfig
+from seabridge.node import NodeConfig, client_context
+from seabridge.node.directory import Address
 from seabridge.node.runtime import Delivery, DeliveryOptions, StepResult, open_ledger
 from seabridge.web import federation_app
 
@@ -452,3 +458,62 @@ def test_run_loops_step_with_the_injected_wait(net: Net) -> None:
         assert net.ledgers["jcg"].delivery_state("ccg").acked_size == 1
 
     asyncio.run(scenario())
+
+
+@pytest.mark.network
+def test_real_sockets_mutual_tls_admits_only_the_pinned_peer(tmp_path: Path) -> None:
+    """``seabridge serve``'s listener on a loopback port: the peer's certificate pushes; no
+    certificate, or one from another CA, is refused at the TLS layer and stores nothing."""
+    clock = wall_clock()  # OpenSSL checks the certificates against the wall clock
+    jcg, ccg = make_pair(tmp_path, clock)
+    stranger = make_node(tmp_path, "xcg", clock)
+    ccg_ledger = open_ledger(ccg, clock)
+    jcg_ledger = open_ledger(jcg, clock)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = federation_server(ccg, ccg_ledger, Address("127.0.0.1", port), log_level="warning")
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(500):  # startup: a bounded wait, not a timing
+            if server.started or not thread.is_alive():
+                break
+            time.sleep(0.01)
+        assert server.started
+        url = f"https://127.0.0.1:{port}"
+        jcg_ledger.send("ccg", "notification", body("over real mutual TLS"))
+        push = jcg_ledger.push_request("ccg")
+        ccg_ca = ccg.ca_pem().decode()
+
+        no_cert = ssl.create_default_context(cadata=ccg_ca)
+        wrong_ca = ssl.create_default_context(cadata=ccg_ca)
+        wrong_ca.load_cert_chain(stranger.dir.tls_cert, stranger.dir.tls_key)
+        for context in (no_cert, wrong_ca):
+            with (
+                httpx.Client(verify=context, timeout=5.0) as client,
+                pytest.raises(
+                    httpx.TransportError  # handshake refused, or (TLS 1.3) a read error after it
+                ),
+            ):
+                client.post(f"{url}/v1/push", json=push)
+        assert ccg_ledger.size("jcg/hotline/ccg") == 0
+
+        async def deliver() -> StepResult:
+            client = httpx.AsyncClient(verify=client_context(jcg, jcg.peer("ccg")), timeout=5.0)
+            delivery = Delivery(jcg_ledger, {"ccg": client}, {"ccg": [url]}, clock)
+            try:
+                return await delivery.step(clock.now_ms())
+            finally:
+                await delivery.aclose()
+
+        result = asyncio.run(deliver())
+        assert (result.pushed, result.failures) == (1, 0)
+        assert ccg_ledger.size("jcg/hotline/ccg") == 1
+        assert jcg_ledger.delivery_state("ccg").acked_size == 1
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        jcg_ledger.close()
+        ccg_ledger.close()
+    assert not thread.is_alive()

@@ -7,7 +7,18 @@ input or arguments and 1 for everything else; typer's own usage errors also exit
 
 from __future__ import annotations
 
-from seabridge.cli import demo, detect, hotline, ingest, node, rulebook, simulate, tracks, zones  # noqa: F401  (registers the commands)
+from seabridge.cli import (  # noqa: F401  (registers the commands)
+    demo,
+    detect,
+    hotline,
+    ingest,
+    node,
+    rulebook,
+    serve,
+    simulate,
+    tracks,
+    zones,
+)
 from seabridge.cli._app import app, tracks_app
 
 __all__ = ["app", "main", "tracks_app"]
