@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 import seabridge.cli.hotline as hotline_cli
 from seabridge.cli import app
 from seabridge.clock import ManualClock
-from seabridge.hotline.keys import parse_vkey
 from seabridge.hotline.ledger import Ledger
 from seabridge.node import export_bundle, import_bundle, init_node, load_node
+from seabridge.node.runtime import open_ledger
 
 T0_MS = 1_777_593_600_000  # 2026-05-01T00:00:00Z
 LOG_KEYS = {
@@ -56,6 +56,9 @@ ZONE_ENTRY = [
     "rulebook=ecs-2026.1",
 ]
 
+OWN = "jcg/hotline/ccg"
+MIRROR = "ccg/hotline/jcg"
+
 runner = CliRunner()
 
 
@@ -70,9 +73,7 @@ class Pair:
         return self.root / party
 
     def ledger(self, party: str) -> Ledger:
-        node = load_node(self.dir(party))
-        peers = {p.party: (parse_vkey(p.log_vkey), parse_vkey(p.cosigner_vkey)) for p in node.peers}
-        return Ledger(node.dir.state, party, node.log_key(), node.cosigner_key(), peers, self.clock)
+        return open_ledger(load_node(self.dir(party)), self.clock)
 
     def deliver(self, sender: str) -> None:
         """Push everything ``sender`` has to the other node (what ``seabridge serve`` does)."""
@@ -372,6 +373,65 @@ def test_verify_usage_and_io_errors_exit_2(pair: Pair, tmp_path: Path) -> None:
         str(tmp_path / "no" / "dir" / "x.json"),
         code=2,
     )
+
+
+# --- proofs for a third party ------------------------------------------------------------
+
+
+def test_prove_and_verify_proof(pair: Pair, tmp_path: Path) -> None:
+    _conversation(pair)
+    send(pair, "jcg", "--text", "Not delivered yet")
+    jcg, proof = str(pair.dir("jcg")), tmp_path / "proof.json"
+    text = run("ledger", "prove", "--node", jcg, "--origin", OWN, "--seq", "0", "--out", str(proof))
+    assert f"wrote {proof}: {OWN}#0, checkpoint cosigned" in text
+    text = run("ledger", "verify-proof", str(proof))
+    assert "receipted by ccg/hotline/cosigner at 2026-05-01T00:00:02Z" in text
+    assert "OK: the proof verifies" in text
+    result = json.loads(run("ledger", "verify-proof", str(proof), "--json"))
+    assert result["ok"] is True and result["cosigned"] is True
+    assert (result["origin"], result["seq"], result["kind"]) == (OWN, 0, "notification")
+
+    # With the parties' published keys: only they may sign.
+    jcg_log = load_node(pair.dir("jcg")).log_key().verifier.vkey()
+    ccg_cosigner = load_node(pair.dir("ccg")).cosigner_key().verifier.vkey()
+    run("ledger", "verify-proof", str(proof), "--key", jcg_log, "--key", ccg_cosigner)
+    run("ledger", "verify-proof", str(proof), "--key", jcg_log, code=1)
+
+    # The mirror of the peer's log is provable too; an undelivered entry proves sending only.
+    mirrored = json.loads(run("ledger", "prove", "--node", jcg, "--origin", MIRROR, "--seq", "0"))
+    assert mirrored["cosigned"] is True and mirrored["origin"] == MIRROR
+    late = tmp_path / "late.json"
+    text = run("ledger", "prove", "--node", jcg, "--origin", OWN, "--seq", "2", "--out", str(late))
+    assert "NOT cosigned yet" in text
+    assert "sending is proven, receipt is not" in run("ledger", "verify-proof", str(late))
+
+
+def test_tampered_proof_exits_1_and_bad_files_exit_2(pair: Pair, tmp_path: Path) -> None:
+    _conversation(pair)
+    jcg, proof = str(pair.dir("jcg")), tmp_path / "proof.json"
+    run("ledger", "prove", "--node", jcg, "--origin", OWN, "--seq", "0", "--out", str(proof))
+    value = json.loads(proof.read_text())
+    entry = base64.b64decode(value["entry"]).replace(b"Vessel sighted", b"Vessel sighteD")
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps({**value, "entry": base64.b64encode(entry).decode()}))
+    result = runner.invoke(app, ["ledger", "verify-proof", str(tampered)])
+    assert result.exit_code == 1 and "FAILED" in result.stdout
+    result = runner.invoke(app, ["ledger", "verify-proof", str(tampered), "--json"])
+    assert result.exit_code == 1 and json.loads(result.stdout)["ok"] is False
+    later = json.dumps({**value, "cosignatures": value["cosignatures"][:0]})
+    tampered.write_text(later)  # receipts removed, still claimed cosigned
+    run("ledger", "verify-proof", str(tampered), code=1)
+
+    assert "cannot read" in run("ledger", "verify-proof", str(tmp_path / "none.json"), code=2)
+    tampered.write_text("[]")
+    run("ledger", "verify-proof", str(tampered), code=2)
+    tampered.write_text(json.dumps({**value, "format": "other"}))
+    assert "format" in run("ledger", "verify-proof", str(tampered), code=2)
+    run("ledger", "verify-proof", str(proof), "--key", "not-a-vkey", code=2)
+    assert "no entry 9" in run(
+        "ledger", "prove", "--node", jcg, "--origin", OWN, "--seq", "9", code=2
+    )
+    run("ledger", "prove", "--node", jcg, "--origin", "xcg/hotline/jcg", "--seq", "0", code=2)
 
 
 # --- key rotation -------------------------------------------------------------------------

@@ -26,20 +26,29 @@ from rich.text import Text
 from seabridge.cli._app import app, err, out, user_errors
 from seabridge.cli.node import node_app
 from seabridge.clock import Clock, SystemClock
-from seabridge.errors import InputError, LedgerError, MalformedError, UnknownPeerError
+from seabridge.errors import (
+    InputError,
+    LedgerError,
+    MalformedError,
+    UnknownPeerError,
+    VerificationError,
+)
 from seabridge.hotline.entries import MARKERS, Entry, Ref, format_timestamp
 from seabridge.hotline.evidence import (
     Report,
     dumps_evidence,
     load_evidence,
+    loads_json,
     parse_evidence,
     verify_evidence,
     write_evidence,
 )
 from seabridge.hotline.keys import Verifier, parse_vkey
 from seabridge.hotline.ledger import Ledger
+from seabridge.hotline.proofs import build_proof_from_evidence, verify_proof
 from seabridge.node import NodeConfig, load_node
 from seabridge.node.rotation import rotate_key
+from seabridge.node.runtime import open_ledger
 from seabridge.packs import load_pack
 from seabridge.packs.phrasebook import Phrasebook, load_phrasebook
 from seabridge.units import iso_to_ms
@@ -127,12 +136,7 @@ def parse_deadline(text: str | None, now_ms: int) -> int | None:
 
 
 def _open_ledger(node: NodeConfig) -> Ledger:
-    """The node's ledger in ``state.sqlite``, with its current keys and configured peers."""
-    peers = {
-        peer.party: (parse_vkey(peer.log_vkey), parse_vkey(peer.cosigner_vkey))
-        for peer in node.peers
-    }
-    return Ledger(node.dir.state, node.party, node.log_key(), node.cosigner_key(), peers, CLOCK)
+    return open_ledger(node, CLOCK)
 
 
 def _phrasebook(node: NodeConfig) -> Phrasebook:
@@ -217,6 +221,7 @@ def _sent(peer: str, entry: Entry, as_json: bool) -> None:
         f"stored {entry.kind} seq {entry.seq} msg_id {entry.msg_id} for {peer} "
         f"(signed; delivered by the running node, seabridge serve)",
         markup=False,
+        soft_wrap=True,
     )
 
 
@@ -334,7 +339,7 @@ def log(
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not rows:
-        out.print("no messages", markup=False)
+        out.print("no messages", markup=False, soft_wrap=True)
         return
     out.print(_log_table(node, rows))
 
@@ -385,7 +390,7 @@ def _report(report: Report, as_json: bool) -> None:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
         for line in report.summary_lines():
-            out.print(line, markup=False)
+            out.print(line, markup=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -396,7 +401,7 @@ def _reading(what: str) -> Iterator[None]:
     try:
         yield
     except LedgerError as exc:
-        err.print(f"error: {what}: {exc}", markup=False)
+        err.print(f"error: {what}: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -413,7 +418,9 @@ def verify(
     """Re-derive the record from its bytes and public keys. Exit 0 consistent, 1 tampering or
     equivocation (the first bad origin/seq is named), 2 usage or I/O error."""
     if (node_dir is None) == (evidence is None):
-        err.print("error: give exactly one of --node DIR or --evidence FILE", markup=False)
+        err.print(
+            "error: give exactly one of --node DIR or --evidence FILE", markup=False, soft_wrap=True
+        )
         raise typer.Exit(2)
     trusted: list[Verifier] | None = None
     if evidence is not None:
@@ -450,7 +457,86 @@ def export(
     with _reading("evidence file"):
         write_evidence(exported, out_file)
     sizes = ", ".join(f"{log['origin']}: {len(log['entries'])}" for log in exported["logs"])
-    out.print(f"wrote {out_file} ({sizes or 'no logs'})", markup=False)
+    out.print(f"wrote {out_file} ({sizes or 'no logs'})", markup=False, soft_wrap=True)
+
+
+@ledger_app.command("prove")
+def prove(
+    node_dir: Path = NODE,
+    origin: str = typer.Option(
+        ..., "--origin", metavar="ORIGIN", help="The log, e.g. jcg/hotline/ccg (see hotline log)."
+    ),
+    seq: int = typer.Option(..., "--seq", metavar="N", help="The entry's seq in that log."),
+    out_file: Path | None = typer.Option(
+        None, "--out", metavar="FILE", help="Write the proof here (default: standard output)."
+    ),
+) -> None:
+    """Write a proof of one entry for a third party: the entry, its inclusion proof and a
+    checkpoint cosigned by the receiver (check it with ledger verify-proof)."""
+    with _errors():
+        node = load_node(node_dir)
+        with _open_ledger(node) as ledger:
+            evidence = parse_evidence(ledger.export_evidence())
+        try:
+            proof = build_proof_from_evidence(evidence, origin, seq)
+        except VerificationError:
+            raise
+        except LedgerError as exc:  # no such log or entry: the arguments are wrong
+            raise InputError(f"--origin {origin} --seq {seq}: {exc}") from None
+    text = json.dumps(proof, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+    if out_file is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        err.print(
+            f"error: {out_file}: cannot write the proof ({exc.strerror})",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
+    state = "cosigned" if proof["cosigned"] else "NOT cosigned yet (sending only)"
+    out.print(f"wrote {out_file}: {origin}#{seq}, checkpoint {state}", markup=False, soft_wrap=True)
+
+
+@ledger_app.command("verify-proof")
+def verify_proof_file(
+    proof_file: Path = typer.Argument(..., metavar="FILE", help="A proof from ledger prove."),
+    key: list[str] = typer.Option(
+        [],
+        "--key",
+        metavar="VKEY",
+        help="A party's published verifier key (repeat); every key the proof uses must be "
+        "one of them. Default: the proof's own keys.",
+    ),
+    as_json: bool = JSON_OUT,
+) -> None:
+    """Check a proof stand-alone (no node needed). Exit 0 valid, 1 it does not verify, 2 usage
+    or I/O error."""
+    with _reading("proof file"):
+        trusted = [parse_vkey(vkey) for vkey in key] or None
+        try:
+            data = proof_file.read_bytes()
+        except OSError as exc:
+            raise LedgerError(f"{proof_file}: cannot read ({exc.strerror})") from None
+        value = loads_json(data, str(proof_file))
+        if not isinstance(value, dict):
+            raise MalformedError(f"{proof_file}: a proof is a JSON object")
+        try:
+            result = verify_proof(value, trusted)
+        except VerificationError as exc:
+            if as_json:
+                typer.echo(json.dumps({"ok": False, "error": str(exc)}, ensure_ascii=False))
+            else:
+                out.print(f"FAILED: {exc}", markup=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps({"ok": True, **result.to_json()}, ensure_ascii=False, indent=2))
+        return
+    for line in result.summary_lines():
+        out.print(line, markup=False, soft_wrap=True)
+    out.print("OK: the proof verifies", markup=False, soft_wrap=True)
 
 
 @node_app.command("rotate-key")
@@ -467,6 +553,6 @@ def rotate(
         with _open_ledger(node) as ledger:
             _, new = rotate_key(node, "log" if role == "log" else "cosigner")
             entries = ledger.rotate_key(role, new)
-    out.print(f"new {role} key: {new.verifier.vkey()}", markup=False)
+    out.print(f"new {role} key: {new.verifier.vkey()}", markup=False, soft_wrap=True)
     for entry in entries:
-        out.print(f"announced in {entry.log} seq {entry.seq}", markup=False)
+        out.print(f"announced in {entry.log} seq {entry.seq}", markup=False, soft_wrap=True)
