@@ -328,9 +328,21 @@ def test_export_and_verify(pair: Pair, tmp_path: Path) -> None:
     assert "OK: no tampering or equivocation found" in text
     report = json.loads(run("ledger", "verify", "--evidence", str(out), "--json"))
     assert report["ok"] is True and report["first_bad"] is None
+    assert report["keys"] == "file"
     for party in ("jcg", "ccg"):
         report = json.loads(run("ledger", "verify", "--node", str(pair.dir(party)), "--json"))
         assert report["ok"] is True and report["keys"] == "trusted"
+
+    # An arbiter holding the parties' published keys.
+    keys = []
+    for party in ("jcg", "ccg"):
+        node = load_node(pair.dir(party))
+        keys += ["--key", node.log_key().verifier.vkey()]
+        keys += ["--key", node.cosigner_key().verifier.vkey()]
+    text = run("ledger", "verify", "--evidence", str(out), *keys)
+    assert "keys: checked against the configured keys" in text
+    result = runner.invoke(app, ["ledger", "verify", "--evidence", str(out), *keys[:4]])
+    assert result.exit_code == 1 and "FAILED" in result.stdout
 
 
 def test_tampered_evidence_exits_1_naming_origin_and_seq(pair: Pair, tmp_path: Path) -> None:
@@ -361,7 +373,9 @@ def test_verify_usage_and_io_errors_exit_2(pair: Pair, tmp_path: Path) -> None:
     run("ledger", "verify", "--evidence", str(junk), code=2)
     junk.write_text("not json")
     run("ledger", "verify", "--evidence", str(junk), code=2)
-    assert "exactly one" in run("ledger", "verify", code=2)
+    assert "give --node DIR, or --evidence FILE" in run("ledger", "verify", code=2)
+    run("ledger", "verify", "--node", str(pair.dir("jcg")), "--key", "x", code=2)
+    run("ledger", "verify", "--evidence", str(junk), "--key", "not-a-vkey", code=2)
     run("ledger", "verify", "--node", str(pair.dir("jcg")), "--evidence", str(junk), code=2)
     run("ledger", "verify", "--node", str(tmp_path / "nowhere"), code=2)
     run(

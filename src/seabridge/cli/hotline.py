@@ -413,18 +413,29 @@ def verify(
     evidence: Path | None = typer.Option(
         None, "--evidence", metavar="FILE", help="Verify an evidence file (ledger export)."
     ),
+    key: list[str] = typer.Option(
+        [],
+        "--key",
+        metavar="VKEY",
+        help="With --evidence: a party's published verifier key (repeat); every key the file "
+        "lists must be one of them. Default: the file's own keys.",
+    ),
     as_json: bool = JSON_OUT,
 ) -> None:
     """Re-derive the record from its bytes and public keys. Exit 0 consistent, 1 tampering or
     equivocation (the first bad origin/seq is named), 2 usage or I/O error."""
-    if (node_dir is None) == (evidence is None):
+    if (node_dir is None) == (evidence is None) or (key and node_dir is not None):
         err.print(
-            "error: give exactly one of --node DIR or --evidence FILE", markup=False, soft_wrap=True
+            "error: give --node DIR, or --evidence FILE (with --key VKEY ... if you have the "
+            "parties' keys)",
+            markup=False,
+            soft_wrap=True,
         )
         raise typer.Exit(2)
     trusted: list[Verifier] | None = None
     if evidence is not None:
         with _reading("evidence file"):
+            trusted = [parse_vkey(vkey) for vkey in key] or None
             parsed = load_evidence(evidence)
     else:
         assert node_dir is not None
