@@ -490,7 +490,7 @@ def prove(
             evidence = parse_evidence(ledger.export_evidence())
         try:
             proof = build_proof_from_evidence(evidence, origin, seq)
-        except VerificationError:
+        except VerificationError:  # the stored entry does not verify: exit 1, as tampering
             raise
         except LedgerError as exc:  # no such log or entry: the arguments are wrong
             raise InputError(f"--origin {origin} --seq {seq}: {exc}") from None
