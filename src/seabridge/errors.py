@@ -14,6 +14,7 @@ wrong, where, and what to do.
     ├── StoreError             the track store cannot be opened, written or queried
     │   └── StoreLockedError   another process holds the DuckDB file
     ├── PackError              a data pack is missing a file or has an invalid field
+    ├── IncidentError          an incident cannot take that step (illegal transition, unknown id)
     └── LedgerError            the hotline's joint record refuses or cannot use something
         ├── MalformedError     an entry, note, proof or evidence file does not parse
         ├── VerificationError  a signature, proof or root does not verify
@@ -36,6 +37,7 @@ __all__ = [
     "DeliveryError",
     "EquivocationError",
     "FormatError",
+    "IncidentError",
     "InputError",
     "LedgerError",
     "MalformedError",
@@ -79,6 +81,10 @@ class StoreLockedError(StoreError):
 
 class PackError(SeabridgeError):
     """A data pack is missing a file or has an invalid field."""
+
+
+class IncidentError(SeabridgeError):
+    """An incident cannot take the step asked (an illegal transition, an unknown incident)."""
 
 
 class LedgerError(SeabridgeError):

@@ -85,10 +85,10 @@ def test_missing_file_names_the_file_and_the_files_key(tmp_path: Path) -> None:
 def test_missing_files_key_names_the_manifest_and_the_key() -> None:
     pack = load_pack("ecs")
     with pytest.raises(PackError) as caught:
-        pack.file("mechanism")
+        pack.file("glossary")
     message = str(caught.value)
-    assert message.startswith(f"{pack.manifest}: [files]: no 'mechanism' entry")
-    assert 'add mechanism = "FILE"' in message
+    assert message.startswith(f"{pack.manifest}: [files]: no 'glossary' entry")
+    assert 'add glossary = "FILE"' in message
 
 
 def test_bad_toml_names_the_file_line_and_column(tmp_path: Path) -> None:
@@ -133,8 +133,8 @@ def test_json_must_be_an_object_and_utf8(tmp_path: Path) -> None:
         ('title = "', 'titel = "', r"pack\.toml: pack: missing required key 'title'"),
         (
             "[files]\n",
-            '[files]\nmechanism = "../../etc/passwd"\n',
-            r"files\.mechanism: .* inside the pack",
+            '[files]\nglossary = "../../etc/passwd"\n',
+            r"files\.glossary: .* inside the pack",
         ),
         ("[files]", "[file]", r"pack\.toml: missing required key 'files'"),
     ],

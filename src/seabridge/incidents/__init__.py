@@ -1,0 +1,1 @@
+"""Incidents: correlation, the lifecycle table, the escalation ladder, the counterparts."""
