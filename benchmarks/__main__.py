@@ -7,6 +7,7 @@ import sys
 from benchmarks import (
     close_quarters,
     detect_replay,
+    hotline_latency,
     ingest_aishub,
     sim_throughput,
     zones_containment,
@@ -18,6 +19,7 @@ BENCHMARKS = {
     "zones": zones_containment.main,
     "detect": detect_replay.main,
     "sim": sim_throughput.main,
+    "hotline": hotline_latency.main,
 }
 
 

@@ -82,6 +82,7 @@ class Net:
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     alarms: list[tuple[str, str, int]] = field(default_factory=list)
     missed: list[Entry] = field(default_factory=list)
+    receipts: list[tuple[str, str, int]] = field(default_factory=list)
 
     def send(self, party: str, text: str, **options: object) -> Entry:
         return self.ledgers[party].send(other(party), "notification", body(text), **options)  # type: ignore[arg-type]
@@ -162,6 +163,9 @@ def _delivery(
     def on_alarm(peer: str, text: str) -> None:
         net.alarms.append((party, text, net.clock.now_ms()))
 
+    def on_receipt(peer: str, size: int) -> None:
+        net.receipts.append((party, peer, size))
+
     return Delivery(
         net.ledgers[party],
         {peer: httpx.AsyncClient(transport=net.links[party])},
@@ -169,6 +173,7 @@ def _delivery(
         net.clock,
         options=OPTIONS,
         on_alarm=on_alarm,
+        on_receipt=on_receipt,
         on_deadline_missed=net.missed.extend,
         wait=wait,
     )
@@ -216,6 +221,7 @@ def test_send_is_delivered_and_cosigned_both_ways(net: Net) -> None:
         net.assert_identical()
         assert net.deliveries["jcg"].status["ccg"].delivered_via == "https://ccg-primary:8443"
         assert net.alarms == []
+        assert net.receipts == [("jcg", "ccg", 1), ("ccg", "jcg", 1)]
 
     asyncio.run(scenario())
 
@@ -408,6 +414,7 @@ def test_pull_recovers_a_lost_receipt_and_missing_peer_entries(net: Net) -> None
         results = await net.round()  # jcg: push (answer lost), then pull
         jcg = net.ledgers["jcg"]
         assert jcg.delivery_state("ccg").acked_size == 1  # the receipt came by the pull
+        assert net.receipts == [("jcg", "ccg", 1)]
         assert jcg.last_cosignature_ms("ccg") is not None
         assert results[0].pulled == 1
         assert jcg.size("ccg/hotline/jcg") == 1  # ccg's entry fetched over jcg's link

@@ -76,16 +76,30 @@ async def serve_node(
     stop: asyncio.Event | None = None,
     sockets: list[socket.socket] | None = None,
     options: DeliveryOptions | None = None,
-    on_started: Callable[[FederationServer], None] | None = None,
+    on_ready: Callable[[Ledger, Delivery, FederationServer], None] | None = None,
+    on_receipt: Callable[[str, int], None] | None = None,
+    log_level: str = "info",
 ) -> None:
-    """Serve ``node`` until ``stop`` is set, SIGINT or SIGTERM (from the main thread)."""
+    """Serve ``node`` until ``stop`` is set, SIGINT or SIGTERM (from the main thread).
+
+    ``on_ready`` is called in the event loop once the listener accepts connections, with the
+    ledger and the delivery loop: an application in the same process sends through that
+    ledger and calls :meth:`~seabridge.node.runtime.Delivery.notify`. ``on_receipt`` is the
+    delivery loop's (see :class:`~seabridge.node.runtime.Delivery`).
+    """
     stop = stop or asyncio.Event()
     ledger = open_ledger(node, clock)
     try:
         delivery = Delivery.for_node(
-            node, ledger, clock, options=options, on_alarm=_log_alarm, on_deadline_missed=_missed
+            node,
+            ledger,
+            clock,
+            options=options,
+            on_alarm=_log_alarm,
+            on_deadline_missed=_missed,
+            on_receipt=on_receipt,
         )
-        server = federation_server(node, ledger, address)
+        server = federation_server(node, ledger, address, log_level=log_level)
         loop = asyncio.get_running_loop()
         signals = _install_signals(loop, stop)
 
@@ -94,8 +108,8 @@ async def serve_node(
         async def watch() -> None:
             while not server.started and not server.should_exit:
                 await asyncio.sleep(0.05)
-            if server.started and on_started is not None:
-                on_started(server)
+            if server.started and on_ready is not None:
+                on_ready(ledger, delivery, server)
             await stop.wait()
             # Delivery first: our idle TLS connections to the peer close before the listener
             # shuts down, so a peer stopping at the same time does not wait for them.

@@ -158,6 +158,8 @@ class Delivery:
         on_deadline_missed: called with the ``deadline-missed`` entries each watcher round
             appends (the application decides about escalation; amendment 3).
         on_alarm: called with (peer, text) when an alarm is raised.
+        on_receipt: called with (peer, size) when a cosignature from ``peer`` over the first
+            ``size`` entries of our log is stored (every entry below ``size`` is receipted).
         wait: ``await wait(seconds)`` between steps of :meth:`run` (default: a wake-up or
             timeout on the event loop).
     """
@@ -172,6 +174,7 @@ class Delivery:
         options: DeliveryOptions | None = None,
         on_deadline_missed: Callable[[Sequence[Entry]], None] | None = None,
         on_alarm: Callable[[str, str], None] | None = None,
+        on_receipt: Callable[[str, int], None] | None = None,
         wait: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         missing = set(ledger.peers) - set(clients) | set(ledger.peers) - set(endpoints)
@@ -183,6 +186,7 @@ class Delivery:
         self._clock = clock
         self._on_deadline = on_deadline_missed
         self._on_alarm = on_alarm
+        self._on_receipt = on_receipt
         self._wait = wait
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -376,11 +380,17 @@ class Delivery:
             self._halt(status, f"bad receipt from {status.peer}: {exc}", now_ms, result)
             return False
         self.ledger.record_success(status.peer)
+        self._receipted(status.peer, payload)
         result.pushed += 1
         if answer.url != status.delivered_via:
             log.info("hotline: delivered to %s via %s", status.peer, answer.url)
             status.delivered_via = answer.url
         return True
+
+    def _receipted(self, peer: str, payload: Mapping[str, object]) -> None:
+        size = payload.get("size")
+        if self._on_receipt is not None and isinstance(size, int):
+            self._on_receipt(peer, size)
 
     def _failed(self, status: PeerStatus, error: str, now_ms: int, result: StepResult) -> None:
         next_ms = self.ledger.record_failure(status.peer, error, now_ms)
@@ -424,10 +434,12 @@ class Delivery:
         if size <= acked:
             return
         for line in lines:
+            receipt: dict[str, object] = {"cosignature": line, "size": size}
             try:
-                self.ledger.accept_response(peer, {"cosignature": line, "size": size})
+                self.ledger.accept_response(peer, receipt)
             except (MalformedError, VerificationError):
                 continue
+            self._receipted(peer, receipt)
             log.info("hotline: %s holds %d entries of our log (receipt pulled)", peer, size)
             return
         self.ledger.accept_conflict(peer, size)
