@@ -8,8 +8,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from seabridge.errors import IncidentError
+from seabridge.incidents.lifecycle import check_cause, transition
+from seabridge.incidents.model import Change
 
-__all__ = ["IncidentRow", "insert", "load", "log", "save", "timeline_size"]
+__all__ = [
+    "IncidentRow",
+    "cancel_timers",
+    "change",
+    "insert",
+    "load",
+    "log",
+    "next_id",
+    "save",
+    "select",
+    "step",
+    "timeline_size",
+]
 
 _COLUMNS = (
     "id, origin, kind, corr_key, status, level, severity, peers, vessels, zone, start_ms, "
@@ -137,3 +151,40 @@ def log(
             json.dumps(detail, sort_keys=True, ensure_ascii=False),
         ),
     )
+
+
+def next_id(conn: sqlite3.Connection, party: str) -> str:
+    """The next incident id of this node: ``jcg-000001``, ``jcg-000002``, ..."""
+    count = conn.execute("SELECT count(*) FROM incidents").fetchone()[0]
+    return f"{party}-{count + 1:06d}"
+
+
+def step(
+    conn: sqlite3.Connection,
+    incident: IncidentRow,
+    action: str,
+    cause: str,
+    actor: str,
+    detail: dict[str, Any],
+    now_ms: int,
+) -> None:
+    """Move ``incident`` by ``action`` (refused per the transition table), log it, save it."""
+    new = transition(incident.status, action)
+    log(conn, incident.id, now_ms, action, incident.status, new, check_cause(cause), actor, detail)
+    incident.status, incident.updated_ms = new, now_ms
+    save(conn, incident)
+
+
+def cancel_timers(conn: sqlite3.Connection, incident_id: str, state: str, now_ms: int) -> int:
+    """Stop every armed timer of an incident (``acked`` or ``cancelled``); how many."""
+    cursor = conn.execute(
+        "UPDATE incident_timers SET state = ?, updated_ms = ? WHERE incident_id = ? "
+        "AND state = 'armed'",
+        (state, now_ms, incident_id),
+    )
+    return int(cursor.rowcount)
+
+
+def change(kind: str, incident: IncidentRow, **detail: Any) -> Change:
+    """A :class:`Change` of ``incident`` as it stands."""
+    return Change(kind, incident.id, incident.status, incident.level, detail)

@@ -34,27 +34,23 @@ from typing import Any
 from seabridge.clock import Clock
 from seabridge.detect.model import Event
 from seabridge.errors import IncidentError
-from seabridge.incidents import _rows, _views
-from seabridge.incidents._params import event_values, fill, time_text
+from seabridge.incidents import _inbound, _rows, _views
+from seabridge.incidents._outbox import Outbox
+from seabridge.incidents._params import fill, time_text
 from seabridge.incidents._rows import IncidentRow
 from seabridge.incidents.correlate import (
     Candidate,
     CorrelationKey,
     find_join,
-    find_peer_match,
     key_for,
 )
-from seabridge.incidents.lifecycle import ACTIVE, check_cause, transition
+from seabridge.incidents.lifecycle import ACTIVE, transition
 from seabridge.incidents.mechanism import Mechanism
 from seabridge.incidents.model import Change, MessageRef, PeerMessage, SendFn
 from seabridge.incidents.store import IncidentStore
 from seabridge.packs import Party
 
 __all__ = ["IncidentManager"]
-
-_ACK_KINDS = frozenset({"ack", "reply"})
-_NOTICE_KINDS = frozenset({"notification", "escalation"})
-_IGNORED_KINDS = frozenset({"heartbeat", "key-rotation", "agreement"})
 
 
 class IncidentManager:
@@ -98,6 +94,7 @@ class IncidentManager:
         self._statics = statics
         self._agreed = agreed
         self.store = IncidentStore(path_or_conn)
+        self._outbox = Outbox(self.store, mechanism, party, clock, send)
 
     def close(self) -> None:
         """Close the database connection if the manager opened it."""
@@ -166,10 +163,9 @@ class IncidentManager:
 
     def _open(self, conn: sqlite3.Connection, event: Event) -> IncidentRow:
         now = self.clock.now_ms()
-        count = conn.execute("SELECT count(*) FROM incidents").fetchone()[0]
         key = key_for(event, self.mechanism.correlation_window_ms)
         incident = IncidentRow(
-            id=f"{self.party}-{count + 1:06d}",
+            id=_rows.next_id(conn, self.party),
             origin=self.party,
             kind=event.kind,
             corr_key=key.text,
@@ -235,7 +231,7 @@ class IncidentManager:
         if not peers or self.mechanism.template_for(1, incident.kind) is None:
             return []
         for peer in peers:
-            self._queue_level(conn, incident, peer, 1, [], None)
+            self._outbox.queue_level(conn, incident, peer, 1, [], None)
         incident.peers, incident.level = peers, 1
         self._step(conn, incident, "notify", "rule", "mechanism", {"peers": peers, "level": 1})
         return [self._change("notified", incident, peers=peers)]
@@ -262,173 +258,13 @@ class IncidentManager:
             return [self._change("cleared", incident), self._closing_change(conn, incident)]
         return []
 
-    # --- outbound messages -------------------------------------------------------------------
-
-    def _values(self, conn: sqlite3.Connection, incident: IncidentRow) -> dict[str, str]:
-        row = conn.execute(
-            "SELECT event, start_ms FROM incident_events WHERE incident_id = ? "
-            "ORDER BY start_ms, event_id LIMIT 1",
-            (incident.id,),
-        ).fetchone()
-        if row is not None:
-            values = event_values(json.loads(row[0]), row[1])
-        else:
-            vessels = [str(v) for v in incident.vessels]
-            values = {"time": time_text(incident.start_ms)}
-            values.update(zip(("vessel_a", "vessel_b"), vessels, strict=False))
-            if vessels:
-                values["vessel"] = vessels[0]
-            if incident.zone:
-                values["zone"] = incident.zone
-        values["incident"] = incident.id
-        values["unit"] = self.mechanism.counterpart(self.party, 1).unit["en"]
-        return values
-
-    def _queue_level(
-        self,
-        conn: sqlite3.Connection,
-        incident: IncidentRow,
-        peer: str,
-        level: int,
-        refs: list[tuple[str, int]],
-        missed_msg_id: str | None,
-    ) -> None:
-        template = self.mechanism.template_for(level, incident.kind)
-        if template is None:
-            return
-        deadline = self.clock.now_ms() + self.mechanism.deadline_ms(level, peer)
-        values = self._values(conn, incident)
-        values["deadline"] = time_text(deadline)
-        step = self.mechanism.step(level)
-        values["counterpart"] = self.mechanism.counterpart(peer, step.notify_level).unit["en"]
-        if missed_msg_id is not None:
-            values["message"] = missed_msg_id
-        params = fill(self.mechanism.template_params[template], values)
-        msg_id = f"{incident.id}.L{level}.{peer}"
-        self._queue(
-            conn, incident, peer, step.message_kind, level, template, params, deadline, refs, msg_id
-        )
-
-    def _queue(
-        self,
-        conn: sqlite3.Connection,
-        incident: IncidentRow,
-        peer: str,
-        kind: str,
-        level: int,
-        template: str,
-        params: dict[str, str],
-        deadline_ms: int | None,
-        refs: list[tuple[str, int]],
-        msg_id: str,
-    ) -> None:
-        conn.execute(
-            "INSERT OR IGNORE INTO incident_outbox (msg_id, incident_id, peer, kind, level, "
-            "template, params, deadline_ms, refs, corr_key, created_ms, state) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
-            (
-                msg_id,
-                incident.id,
-                peer,
-                kind,
-                level,
-                template,
-                json.dumps(params, sort_keys=True, ensure_ascii=False),
-                deadline_ms,
-                json.dumps(refs),
-                incident.corr_key,
-                self.clock.now_ms(),
-            ),
-        )
-
     def flush(self) -> list[Change]:
         """Send every pending outbound message, in the order decided; arm their timers.
 
         A send that raises stops the flush (later messages keep their order) and is reported
         as a ``send_failed`` change; the message stays pending for the next flush.
         """
-        with self.store.read() as conn:
-            pending = conn.execute(
-                "SELECT msg_id, incident_id, peer, kind, level, template, params, deadline_ms, "
-                "refs, corr_key FROM incident_outbox WHERE state = 'pending' "
-                "ORDER BY created_ms, rowid"
-            ).fetchall()
-        changes: list[Change] = []
-        for (
-            msg_id,
-            incident_id,
-            peer,
-            kind,
-            level,
-            template,
-            params,
-            deadline,
-            refs,
-            key,
-        ) in pending:
-            try:
-                ref = self._send(
-                    peer,
-                    kind,
-                    template,
-                    json.loads(params),
-                    deadline,
-                    [tuple(r) for r in json.loads(refs)],
-                    key,
-                    level=level,
-                    msg_id=msg_id,
-                )
-            except Exception as exc:  # the sender is the node's; any failure keeps it pending
-                changes.append(
-                    Change(
-                        "send_failed", incident_id, "", level, {"msg_id": msg_id, "error": str(exc)}
-                    )
-                )
-                break
-            changes.append(
-                self._sent(MessageRef(*ref), incident_id, peer, kind, level, template, deadline)
-            )
-        return changes
-
-    def _sent(
-        self,
-        ref: MessageRef,
-        incident_id: str,
-        peer: str,
-        kind: str,
-        level: int,
-        template: str,
-        deadline_ms: int | None,
-    ) -> Change:
-        now = self.clock.now_ms()
-        with self.store.write() as conn:
-            conn.execute(
-                "UPDATE incident_outbox SET state = 'sent', origin = ?, seq = ? WHERE msg_id = ?",
-                (ref.origin, ref.seq, ref.msg_id),
-            )
-            conn.execute(
-                "INSERT OR IGNORE INTO incident_messages (origin, seq, msg_id, incident_id, "
-                "direction, kind, peer, level, template, created_ms) "
-                "VALUES (?, ?, ?, ?, 'out', ?, ?, ?, ?, ?)",
-                (ref.origin, ref.seq, ref.msg_id, incident_id, kind, peer, level, template, now),
-            )
-            if deadline_ms is not None:
-                conn.execute(
-                    "INSERT OR IGNORE INTO incident_timers (origin, seq, msg_id, incident_id, "
-                    "level, peer, due_ms, state, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, "
-                    "'armed', ?)",
-                    (ref.origin, ref.seq, ref.msg_id, incident_id, level, peer, deadline_ms, now),
-                )
-            incident = _rows.load(conn, incident_id)
-        detail = {
-            "peer": peer,
-            "kind": kind,
-            "origin": ref.origin,
-            "seq": ref.seq,
-            "msg_id": ref.msg_id,
-            "deadline_ms": deadline_ms,
-        }
-        return Change("sent", incident_id, incident.status, level, detail)
+        return self._outbox.flush()
 
     # --- inbound messages --------------------------------------------------------------------
 
@@ -444,136 +280,12 @@ class IncidentManager:
         Idempotent on (origin, seq). Given ``conn`` (the ledger's, inside its consume
         transaction), every write goes through it and commits with the message.
         """
-        if message.kind in _IGNORED_KINDS:
+        if message.kind in _inbound.IGNORED_KINDS:
             return []
         with self.store.write(conn) as c:
-            known = c.execute(
-                "SELECT 1 FROM incident_messages WHERE origin = ? AND seq = ?",
-                (message.origin, message.seq),
-            ).fetchone()
-            if known is not None:
-                return []
-            target = self._referenced(c, message.refs)
-            if message.kind in _ACK_KINDS:
-                return self._on_ack(c, message, target) if target else []
-            if message.kind in _NOTICE_KINDS:
-                return self._on_notice(c, message, target)
-            if target is None:
-                return []
-            incident = _rows.load(c, target)
-            self._attach(c, incident, message)
-            return [
-                self._change("message", incident, message_kind=message.kind, msg_id=message.msg_id)
-            ]
-
-    def _referenced(self, conn: sqlite3.Connection, refs: Sequence[tuple[str, int]]) -> str | None:
-        for origin, seq in refs:
-            row = conn.execute(
-                "SELECT incident_id FROM incident_messages WHERE origin = ? AND seq = ?",
-                (origin, seq),
-            ).fetchone()
-            if row is not None:
-                return str(row[0])
-        return None
-
-    def _attach(self, conn: sqlite3.Connection, incident: IncidentRow, msg: PeerMessage) -> None:
-        level = msg.body.get("level")
-        conn.execute(
-            "INSERT OR IGNORE INTO incident_messages (origin, seq, msg_id, incident_id, "
-            "direction, kind, peer, level, template, created_ms) "
-            "VALUES (?, ?, ?, ?, 'in', ?, ?, ?, ?, ?)",
-            (
-                msg.origin,
-                msg.seq,
-                msg.msg_id,
-                incident.id,
-                msg.kind,
-                msg.party,
-                level if isinstance(level, int) else None,
-                msg.body.get("template"),
-                msg.created_ms or self.clock.now_ms(),
-            ),
-        )
-        if msg.party not in incident.peers:
-            incident.peers = [*incident.peers, msg.party]
-            _rows.save(conn, incident)
-
-    def _on_ack(self, conn: sqlite3.Connection, msg: PeerMessage, target: str) -> list[Change]:
-        incident = _rows.load(conn, target)
-        self._attach(conn, incident, msg)
-        stopped = self._cancel_timers(conn, incident.id, "acked")
-        changes = [self._change("message", incident, message_kind=msg.kind, msg_id=msg.msg_id)]
-        if incident.status in ("notified", "escalated"):
-            detail = {"msg_id": msg.msg_id, "kind": msg.kind, "timers": stopped}
-            self._step(conn, incident, "acknowledge", "peer", msg.party, detail)
-            changes.append(self._change("acknowledged", incident, by=msg.party, msg_id=msg.msg_id))
-        return changes
-
-    def _on_notice(
-        self, conn: sqlite3.Connection, msg: PeerMessage, target: str | None
-    ) -> list[Change]:
-        key: CorrelationKey | None = None
-        text = msg.body.get("incident")
-        if isinstance(text, str):
-            try:
-                key = CorrelationKey.parse(text)
-            except IncidentError:
-                key = None  # a peer's free-text incident reference: match by refs only
-        if target is None and key is not None:
-            live = self._all_candidates(conn)
-            target = find_peer_match(key, live, self.mechanism.correlation_window_ms)
-        changes: list[Change] = []
-        if target is None:
-            if key is None:
-                return []
-            incident = self._open_reported(conn, msg, key)
-            changes.append(self._change("opened", incident, reported_by=msg.party))
-        else:
-            incident = _rows.load(conn, target)
-            changes.append(self._change("joined", incident, msg_id=msg.msg_id, by=msg.party))
-        self._attach(conn, incident, msg)
-        if incident.status == "open":
-            self._step(conn, incident, "notify", "peer", msg.party, {"msg_id": msg.msg_id})
-            changes.append(self._change("notified", incident, by=msg.party))
-        return changes
-
-    def _all_candidates(self, conn: sqlite3.Connection) -> list[Candidate]:
-        rows = _rows.select(conn, "status NOT IN ('closed', 'retracted')")
-        return [
-            Candidate(
-                r.id, r.status, CorrelationKey.parse(r.corr_key), frozenset(r.vessels), frozenset()
+            return _inbound.handle(
+                c, message, self.party, self.mechanism.correlation_window_ms, self.clock.now_ms()
             )
-            for r in rows
-        ]
-
-    def _open_reported(
-        self, conn: sqlite3.Connection, msg: PeerMessage, key: CorrelationKey
-    ) -> IncidentRow:
-        now = self.clock.now_ms()
-        count = conn.execute("SELECT count(*) FROM incidents").fetchone()[0]
-        level = msg.body.get("level")
-        incident = IncidentRow(
-            id=f"{self.party}-{count + 1:06d}",
-            origin=msg.party,
-            kind=key.kind,
-            corr_key=key.text,
-            status="open",
-            level=level if isinstance(level, int) else 1,
-            severity=0,
-            peers=[msg.party],
-            vessels=list(key.vessels),
-            zone=key.zone,
-            start_ms=key.window_ms,
-            rulebook=None,
-            flagged=False,
-            closing_proposed=False,
-            created_ms=now,
-            updated_ms=now,
-        )
-        _rows.insert(conn, incident)
-        detail = {"msg_id": msg.msg_id, "key": key.text}
-        _rows.log(conn, incident.id, now, "open", None, "open", "peer", msg.party, detail)
-        return incident
 
     # --- deadlines ---------------------------------------------------------------------------
 
@@ -612,7 +324,7 @@ class IncidentManager:
             self._step(conn, incident, "escalate", "deadline", "deadline", detail)
             incident.level = max(incident.level, level + 1)
             _rows.save(conn, incident)
-            self._queue_level(conn, incident, peer, level + 1, [(origin, seq)], msg_id)
+            self._outbox.queue_level(conn, incident, peer, level + 1, [(origin, seq)], msg_id)
             return [self._change("escalated", incident, **detail)]
         if incident.status != "escalated":
             self._step(conn, incident, "escalate", "deadline", "deadline", detail)
@@ -657,12 +369,7 @@ class IncidentManager:
         return changes
 
     def _cancel_timers(self, conn: sqlite3.Connection, incident_id: str, state: str) -> int:
-        cursor = conn.execute(
-            "UPDATE incident_timers SET state = ?, updated_ms = ? WHERE incident_id = ? "
-            "AND state = 'armed'",
-            (state, self.clock.now_ms(), incident_id),
-        )
-        return int(cursor.rowcount)
+        return _rows.cancel_timers(conn, incident_id, state, self.clock.now_ms())
 
     # --- operators ---------------------------------------------------------------------------
 
@@ -721,7 +428,7 @@ class IncidentManager:
 
     def _closing_change(self, conn: sqlite3.Connection, incident: IncidentRow) -> Change:
         template = self.mechanism.closing_template
-        values = self._values(conn, incident)
+        values = self._outbox.values(conn, incident)
         values["time"] = time_text(self.clock.now_ms())
         params = fill(self.mechanism.template_params[template], values)
         peers = self._thread_peers(conn, incident.id)
@@ -747,7 +454,7 @@ class IncidentManager:
             transition(incident.status, "close")
             proposal = self._closing_change(conn, incident)
             for peer in proposal.detail["peers"]:
-                self._queue(
+                self._outbox.queue(
                     conn,
                     incident,
                     peer,
@@ -824,15 +531,8 @@ class IncidentManager:
         actor: str,
         detail: dict[str, Any],
     ) -> None:
-        """Move ``incident`` by ``action`` (refused per the table), log it, save it."""
-        new = transition(incident.status, action)
-        now = self.clock.now_ms()
-        _rows.log(
-            conn, incident.id, now, action, incident.status, new, check_cause(cause), actor, detail
-        )
-        incident.status, incident.updated_ms = new, now
-        _rows.save(conn, incident)
+        _rows.step(conn, incident, action, cause, actor, detail, self.clock.now_ms())
 
     @staticmethod
     def _change(change: str, incident: IncidentRow, **detail: Any) -> Change:
-        return Change(change, incident.id, incident.status, incident.level, detail)
+        return _rows.change(change, incident, **detail)
