@@ -18,6 +18,7 @@ wrong, where, and what to do.
     └── LedgerError            the hotline's joint record refuses or cannot use something
         ├── MalformedError     an entry, note, proof or evidence file does not parse
         ├── VerificationError  a signature, proof or root does not verify
+        │   └── SignatureError a signature does not verify (HTTP 403)
         ├── ConflictError      a push does not follow on from the stored size (HTTP 409)
         ├── EquivocationError  two signed artefacts contradict each other (kept as evidence)
         ├── UnknownPeerError   an origin, key or peer that this node does not know
@@ -43,6 +44,7 @@ __all__ = [
     "MalformedError",
     "PackError",
     "SeabridgeError",
+    "SignatureError",
     "SourceError",
     "StoreError",
     "StoreLockedError",
@@ -97,6 +99,14 @@ class MalformedError(LedgerError):
 
 class VerificationError(LedgerError):
     """A signature, Merkle proof or root does not verify."""
+
+
+class SignatureError(VerificationError):
+    """A signature does not verify (entry, checkpoint note or cosignature).
+
+    Also raised when no key that may sign is known for it (no key valid at that seq, no
+    signature by a known key): the signer, not the data, is what fails.
+    """
 
 
 class ConflictError(LedgerError):

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seabridge.errors import LedgerError, MalformedError, VerificationError
+from seabridge.errors import LedgerError, MalformedError, SignatureError
 from seabridge.hotline.keys import (
     KEY_TYPE_COSIGNATURE,
     KEY_TYPE_NOTE,
@@ -64,19 +64,19 @@ def test_s4_every_flipped_bit_and_the_wrong_key_rejected(
     verifier = Verifier("rfc8032.example/test", KEY_TYPE_NOTE, bytes.fromhex(public))
     msg, sig = bytes.fromhex(message), bytes.fromhex(signature)
     for bit in range(len(sig) * 8):
-        with pytest.raises(VerificationError):
+        with pytest.raises(SignatureError):
             verifier.verify(msg, _flip(sig, bit))
     for bit in range(len(msg) * 8):
-        with pytest.raises(VerificationError):
+        with pytest.raises(SignatureError):
             verifier.verify(_flip(msg, bit), sig)
     for other_secret, other_public, _, _ in RFC8032:
         if other_secret != secret:
             wrong = Verifier("rfc8032.example/test", KEY_TYPE_NOTE, bytes.fromhex(other_public))
-            with pytest.raises(VerificationError, match="does not verify"):
+            with pytest.raises(SignatureError, match="does not verify"):
                 wrong.verify(msg, sig)
-    with pytest.raises(VerificationError, match="63 bytes"):
+    with pytest.raises(SignatureError, match="63 bytes"):
         verifier.verify(msg, sig[:-1])
-    with pytest.raises(VerificationError):
+    with pytest.raises(SignatureError):
         verifier.verify(msg + b"\x00", sig)
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seabridge.errors import LedgerError, MalformedError, VerificationError
+from seabridge.errors import LedgerError, MalformedError, SignatureError, VerificationError
 from seabridge.hotline.keys import KEY_TYPE_COSIGNATURE, KEY_TYPE_NOTE, SigningKey, parse_vkey
 from seabridge.hotline.merkle import leaf_hash
 from seabridge.hotline.notes import (
@@ -51,11 +51,11 @@ def test_sign_note_reproduces_the_go_note_example() -> None:
 
 def test_open_note_rejects_tampering_and_unknown_keys() -> None:
     verifier = parse_vkey(GO_VKEY)
-    with pytest.raises(VerificationError, match="does not verify"):
+    with pytest.raises(SignatureError, match="does not verify"):
         open_note(GO_NOTE.replace("cryptography", "cryptographY"), [verifier])
-    with pytest.raises(VerificationError, match="no signature by a known key"):
+    with pytest.raises(SignatureError, match="no signature by a known key"):
         open_note(GO_NOTE, [LOG_KEY.verifier])
-    with pytest.raises(VerificationError, match="no signature by a known key"):
+    with pytest.raises(SignatureError, match="no signature by a known key"):
         open_note(GO_NOTE, [])
 
 
@@ -178,15 +178,15 @@ def test_cosignature_round_trip_and_format() -> None:
 def test_cosignature_rejections() -> None:
     line = cosign(CHECKPOINT, COSIGNER, 1_700_000_000)
     other = Checkpoint(ORIGIN, 43, CHECKPOINT.root)
-    with pytest.raises(VerificationError, match="does not verify"):
+    with pytest.raises(SignatureError, match="does not verify"):
         verify_cosignature(other, line, COSIGNER.verifier)
     raw = bytearray(base64.b64decode(line.split(" ")[2]))
     raw[11] ^= 1  # another time
     moved = f"— ccg.example/witness {base64.b64encode(bytes(raw)).decode()}\n"
-    with pytest.raises(VerificationError, match="does not verify"):
+    with pytest.raises(SignatureError, match="does not verify"):
         verify_cosignature(CHECKPOINT, moved, COSIGNER.verifier)
     stranger = SigningKey.from_seed("ccg.example/witness", KEY_TYPE_COSIGNATURE, bytes(32))
-    with pytest.raises(VerificationError, match="not by"):
+    with pytest.raises(SignatureError, match="not by"):
         verify_cosignature(CHECKPOINT, line, stranger.verifier)
     with pytest.raises(VerificationError, match="not a cosigner key"):
         verify_cosignature(CHECKPOINT, line, LOG_KEY.verifier)

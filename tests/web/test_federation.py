@@ -20,11 +20,13 @@ from fastapi import FastAPI
 
 import seabridge.hotline.ledger as ledger_module
 from seabridge.clock import ManualClock
+from seabridge.errors import SignatureError, VerificationError
 from seabridge.hotline.keys import KEY_TYPE_COSIGNATURE, KEY_TYPE_NOTE, SigningKey
 from seabridge.hotline.ledger import Ledger
 from seabridge.hotline.merkle import leaf_hash, verify_consistency, verify_inclusion
 from seabridge.hotline.notes import Checkpoint, sign_checkpoint
 from seabridge.web import MAX_PUSH_BYTES, federation_app, federation_router
+from seabridge.web.federation import ledger_error_response
 
 START_MS = 1_790_000_000_000
 BODY = {"text": "Vessel sighted", "text_en": "Vessel sighted", "marker": "INFORMATION"}
@@ -161,6 +163,25 @@ def test_a_signature_that_does_not_verify_is_403(
     answer = client.post("/v1/push", json=body)
     assert answer.status_code == 403, answer.json()
     assert pair.ccg.size("jcg/hotline/ccg") == 0
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (SignatureError("no key is valid at seq 7"), 403),
+        (SignatureError("root"), 403),
+        (VerificationError("signature by x does not verify"), 422),
+        (VerificationError("prev_root is not the root"), 422),
+    ],
+    ids=["signature", "signature-terse", "verification-saying-signature", "verification"],
+)
+def test_the_error_type_not_its_message_decides_403_or_422(
+    error: VerificationError, status: int
+) -> None:
+    answer = ledger_error_response(error)
+    assert answer.status_code == status
+    kind = "signature" if status == 403 else "verification"
+    assert answer.body == f'{{"error":"{kind}","detail":"{error}"}}'.encode()
 
 
 def test_a_wrong_root_or_proof_is_422(pair: Pair, client: TestClient) -> None:

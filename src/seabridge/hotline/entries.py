@@ -467,6 +467,6 @@ def verify_entry(entry_bytes: bytes, signature: bytes, verifier: Verifier) -> No
     """Check an entry signature.
 
     Raises:
-        VerificationError: the signature does not verify with ``verifier``.
+        SignatureError: the signature does not verify with ``verifier``.
     """
     verifier.verify(ENTRY_DOMAIN + entry_bytes, signature)

@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from seabridge.errors import LedgerError, MalformedError, VerificationError
+from seabridge.errors import LedgerError, MalformedError, SignatureError
 
 __all__ = [
     "KEY_TYPES",
@@ -105,14 +105,14 @@ class Verifier:
         """Check an Ed25519 signature over ``message``.
 
         Raises:
-            VerificationError: the signature is not 64 bytes or does not verify.
+            SignatureError: the signature is not 64 bytes or does not verify.
         """
         if len(signature) != SIGNATURE_SIZE:
-            raise VerificationError(f"signature by {self.name} is {len(signature)} bytes, not 64")
+            raise SignatureError(f"signature by {self.name} is {len(signature)} bytes, not 64")
         try:
             Ed25519PublicKey.from_public_bytes(self.public).verify(signature, message)
         except (InvalidSignature, ValueError):
-            raise VerificationError(f"signature by {self.name} does not verify") from None
+            raise SignatureError(f"signature by {self.name} does not verify") from None
 
 
 def parse_vkey(text: str) -> Verifier:

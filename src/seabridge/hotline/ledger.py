@@ -38,6 +38,7 @@ from seabridge.errors import (
     EquivocationError,
     LedgerError,
     MalformedError,
+    SignatureError,
     UnknownPeerError,
     VerificationError,
 )
@@ -505,7 +506,8 @@ class Ledger:
 
         Raises:
             MalformedError: the answer is not ``{"cosignature": line, "size": n}``.
-            VerificationError: the cosignature is not by the peer's cosigner over our checkpoint.
+            VerificationError: the cosigned size was never issued here.
+            SignatureError: the cosignature is not by the peer's cosigner over our checkpoint.
         """
         line, size = response.get("cosignature"), response.get("size")
         if not isinstance(line, str) or isinstance(size, bool) or not isinstance(size, int):
@@ -537,7 +539,7 @@ class Ledger:
                 return verify_cosignature(checkpoint, line, verifier), verifier.name
             except VerificationError:
                 continue
-        raise VerificationError(f"the cosignature is not by a cosigner key of {peer}")
+        raise SignatureError(f"the cosignature is not by a cosigner key of {peer}")
 
     def accept_conflict(self, peer: str, size: int) -> None:
         """After a 409 with the peer's ``size`` of our log: resend from there.
@@ -565,7 +567,8 @@ class Ledger:
         Raises:
             MalformedError: the body does not parse (400).
             UnknownPeerError: the origin is not a configured peer's log (404).
-            VerificationError: no valid author signature, or an entry/root/proof fails (403).
+            SignatureError: an entry or checkpoint signature does not verify (403).
+            VerificationError: ``prev_root``, ``msg_id``, root or proof is wrong (422).
             ConflictError: ``old_size`` is not the stored size (409, ``size`` = stored size).
             EquivocationError: conflicting signed artefacts, kept as evidence (409).
         """

@@ -10,7 +10,8 @@
   peer is the receipt (``domain/hotline-protocol.md`` §5.3).
 
 Parsers raise :class:`~seabridge.errors.MalformedError` for text that does not parse and
-:class:`~seabridge.errors.VerificationError` for signatures that do not verify; nothing else.
+:class:`~seabridge.errors.SignatureError` (a ``VerificationError``) for signatures that do not
+verify; nothing else.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from seabridge.errors import LedgerError, MalformedError, VerificationError
+from seabridge.errors import LedgerError, MalformedError, SignatureError, VerificationError
 from seabridge.hotline.keys import (
     KEY_TYPE_COSIGNATURE,
     KEY_TYPE_NOTE,
@@ -184,7 +185,7 @@ def open_note(note: str, verifiers: Sequence[Verifier]) -> tuple[str, list[Verif
 
     Raises:
         MalformedError: the note does not parse.
-        VerificationError: a known key's signature fails, or no known key signed.
+        SignatureError: a known key's signature fails, or no known key signed.
     """
     body, signatures = split_note(note)
     known = {(v.name, v.key_id): v for v in verifiers if v.key_type == KEY_TYPE_NOTE}
@@ -198,7 +199,7 @@ def open_note(note: str, verifiers: Sequence[Verifier]) -> tuple[str, list[Verif
         if verifier not in signed:
             signed.append(verifier)
     if not signed:
-        raise VerificationError("note has no signature by a known key")
+        raise SignatureError("note has no signature by a known key")
     return body, signed
 
 
@@ -237,7 +238,8 @@ def verify_cosignature(checkpoint: Checkpoint, line: str, verifier: Verifier) ->
 
     Raises:
         MalformedError: the line does not parse.
-        VerificationError: the line is by another key, or its signature does not verify.
+        VerificationError: ``verifier`` is not a cosigner key.
+        SignatureError: the line is by another key, or its signature does not verify.
     """
     if verifier.key_type != KEY_TYPE_COSIGNATURE:
         raise VerificationError(f"key {verifier.name} is not a cosigner key (type 0x04)")
@@ -249,7 +251,7 @@ def verify_cosignature(checkpoint: Checkpoint, line: str, verifier: Verifier) ->
     _check_text(text, "cosignature line")
     name, raw = _signature_line(text, "cosignature line")
     if name != verifier.name or raw[:4] != verifier.key_id:
-        raise VerificationError(f"cosignature is not by {verifier.name} ({verifier.key_id.hex()})")
+        raise SignatureError(f"cosignature is not by {verifier.name} ({verifier.key_id.hex()})")
     if len(raw) != _COSIGNATURE_SIZE:
         raise MalformedError(f"cosignature is {len(raw)} bytes; key id + time + signature is 76")
     time_s = int.from_bytes(raw[4:12], "big")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from seabridge.errors import LedgerError, MalformedError, VerificationError
+from seabridge.errors import LedgerError, MalformedError, SignatureError, VerificationError
 from seabridge.hotline.entries import Entry, verify_entry
 from seabridge.hotline.evidence import (
     CosignatureRecord,
@@ -109,7 +109,7 @@ def build_proof(
 
     Raises:
         LedgerError: ``seq`` is not in ``entries``, or no valid checkpoint covers it.
-        VerificationError: the entry's signature verifies with none of the log keys.
+        SignatureError: the entry's signature verifies with none of the log keys.
     """
     if not 0 <= seq < len(entries):
         raise LedgerError(f"{origin} has no entry {seq} (it holds {len(entries)})")
@@ -121,7 +121,7 @@ def build_proof(
     cosigner_keys = [k for k in keys if k.key_type == KEY_TYPE_COSIGNATURE]
     author = _first(log_keys, lambda k: verify_entry(data, sig, k))
     if author is None:
-        raise VerificationError(f"{origin}#{seq}: the signature verifies with no known log key")
+        raise SignatureError(f"{origin}#{seq}: the signature verifies with no known log key")
     receipts = [_record(c) for c in cosignatures]
     found: list[tuple[Checkpoint, str, Verifier, list[tuple[CosignatureRecord, Verifier]]]] = []
     for note in checkpoints:
@@ -353,7 +353,7 @@ def verify_proof(
     log_keys = [k for k in keys if k.key_type == KEY_TYPE_NOTE]
     author = _first(log_keys, lambda k: verify_entry(data_bytes, sig, k))
     if author is None:
-        raise VerificationError(f"{origin}#{seq}: the entry signature verifies with no log key")
+        raise SignatureError(f"{origin}#{seq}: the entry signature verifies with no log key")
     body, signers = open_note(proof["checkpoint"], log_keys)
     checkpoint = Checkpoint.parse(body)
     if checkpoint.origin != origin or checkpoint.size != size:
@@ -362,7 +362,7 @@ def verify_proof(
             f"size {size}"
         )
     if not any(signer.name == author.name for signer in signers):
-        raise VerificationError(f"the checkpoint is not signed by {author.name}")
+        raise SignatureError(f"the checkpoint is not signed by {author.name}")
     inclusion = [
         b64decode_strict(item, f"inclusion[{i}]") for i, item in enumerate(proof["inclusion"])
     ]

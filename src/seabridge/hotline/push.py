@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from seabridge.errors import MalformedError, VerificationError
+from seabridge.errors import MalformedError, SignatureError, VerificationError
 from seabridge.hotline.entries import Entry, verify_entry
 from seabridge.hotline.keys import Verifier, parse_vkey
 from seabridge.hotline.merkle import MAX_PROOF, MerkleTree, verify_consistency
@@ -148,10 +148,14 @@ class KeySchedule:
         self.keys.sort(key=lambda item: item[0])
 
     def at(self, seq: int) -> Verifier:
-        """The key valid at ``seq``."""
+        """The key valid at ``seq``.
+
+        Raises:
+            SignatureError: no key is valid there, so no signature there can verify.
+        """
         valid = [verifier for start, verifier in self.keys if start <= seq]
         if not valid:
-            raise VerificationError(f"no key is valid at seq {seq}")
+            raise SignatureError(f"no key is valid at seq {seq}")
         return valid[-1]
 
     def all(self) -> list[Verifier]:
@@ -216,7 +220,8 @@ def verify_batch(
 
     Raises:
         MalformedError: an entry names another log.
-        VerificationError: a signature, ``prev_root``, ``msg_id``, root or proof is wrong.
+        SignatureError: an entry or checkpoint signature does not verify.
+        VerificationError: ``prev_root``, ``msg_id``, root or proof is wrong.
     """
     nodes: list[tuple[int, int, bytes]] = []
     seen: set[str] = set()

@@ -14,8 +14,8 @@ Errors are JSON ``{"error": kind, "detail": message}``:
 ledger error                 status  meaning for the sender
 ===========================  ======  =====================================================
 MalformedError               400     the body or a parameter does not parse: a bug, alarm
-VerificationError            403     a signature does not verify (entry or checkpoint)
-VerificationError            422     a root, ``prev_root``, proof or ``msg_id`` is wrong
+SignatureError               403     a signature does not verify (entry or checkpoint)
+other VerificationError      422     a root, ``prev_root``, proof or ``msg_id`` is wrong
 UnknownPeerError             404     the origin is not a log of this record
 ConflictError                409     ``{"size": S}``: resend from S
 EquivocationError            409     ``{"reason": ...}``: conflicting signed artefacts, kept
@@ -43,6 +43,7 @@ from seabridge.errors import (
     EquivocationError,
     LedgerError,
     MalformedError,
+    SignatureError,
     UnknownPeerError,
     VerificationError,
 )
@@ -67,17 +68,6 @@ def _error(status: int, kind: str, detail: str, **extra: object) -> JSONResponse
     return JSONResponse({"error": kind, "detail": detail, **extra}, status_code=status)
 
 
-def _is_signature_failure(exc: VerificationError) -> bool:
-    """403 for a signature that does not verify, 422 for a wrong root, proof or msg_id.
-
-    The ledger raises one VerificationError type for both; every signature failure it raises
-    says "signature" (``keys.Verifier.verify``, ``notes.open_note``) or "no key is valid"
-    (``push.KeySchedule.at``), and no root or proof failure does.
-    """
-    text = str(exc)
-    return "signature" in text or "no key is valid" in text
-
-
 def ledger_error_response(exc: LedgerError) -> JSONResponse:
     """The HTTP answer to a ledger error (the table in the module docstring)."""
     if isinstance(exc, ConflictError):
@@ -88,9 +78,9 @@ def ledger_error_response(exc: LedgerError) -> JSONResponse:
         return _error(404, "unknown", str(exc))
     if isinstance(exc, MalformedError):
         return _error(400, "malformed", str(exc))
+    if isinstance(exc, SignatureError):  # before its base class VerificationError
+        return _error(403, "signature", str(exc))
     if isinstance(exc, VerificationError):
-        if _is_signature_failure(exc):
-            return _error(403, "signature", str(exc))
         return _error(422, "verification", str(exc))
     return _error(500, "ledger", str(exc))
 
