@@ -1,0 +1,540 @@
+"""The incidents of a running node, wired to its ledger: sends, inbound messages, deadlines.
+
+:class:`IncidentsService` builds the :class:`~seabridge.incidents.IncidentManager` of a node
+directory over its :class:`~seabridge.hotline.ledger.Ledger` and connects the two without
+either knowing the other:
+
+- the manager's :class:`~seabridge.incidents.model.SendFn` renders the phrasebook template in
+  the sending level's language (the first language of this party's counterpart at that level
+  in the mechanism; ``en`` when the phrasebook lacks it) and appends a ``notification`` or
+  ``escalation`` entry with the body schema of :data:`seabridge.hotline.entries.BODY_FIELDS`,
+  refs carrying the referenced entries' leaf hashes, and the manager's ``msg_id`` (the ledger's
+  idempotency key);
+- :meth:`IncidentsService.consume` hands each peer mirror's new entries to the manager inside
+  the ledger's consume transaction (exactly once), and ``agreement`` entries to the
+  :class:`~seabridge.incidents.AgreementBook`;
+- :meth:`IncidentsService.deadline_missed` turns the hotline's ``deadline-missed`` entries into
+  escalations (one per miss; the manager refuses a second);
+- agreements: :meth:`~IncidentsService.propose` and :meth:`~IncidentsService.countersign` send
+  ``agreement`` entries for the pack's rulebooks and mechanism by canonical SHA-256.
+
+On start the book is built from both logs of every channel, ``deadline-missed`` entries a crash
+left unhandled are handed to the manager again (idempotent), and
+:meth:`~seabridge.incidents.IncidentManager.check_timers` sends what a crash left pending.
+
+A node with no peer yet still opens incidents: their notifications stay pending in the
+incidents outbox (the ledger has no channel to sign them on) and are signed and stored by the
+first flush after ``seabridge peer add``. This module never imports the web layer or the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from seabridge.clock import Clock
+from seabridge.detect.model import Event, RulebookRef
+from seabridge.detect.rulebook import Rulebook, load_rulebook, pack_rulebooks
+from seabridge.errors import IncidentError, InputError, PackError
+from seabridge.geo import load_zones
+from seabridge.hotline.entries import Entry, Ref, parse_timestamp
+from seabridge.hotline.ledger import MAX_PULL, Ledger
+from seabridge.incidents import (
+    AgreementBook,
+    AgreementMessage,
+    Change,
+    IncidentManager,
+    Mechanism,
+    MessageRef,
+    PeerMessage,
+    document_name,
+    load_mechanism,
+    proposal_body,
+    review,
+)
+from seabridge.node.directory import NodeConfig
+from seabridge.packs import Pack, Party, load_pack, load_parties
+from seabridge.packs.phrasebook import Phrasebook, load_phrasebook
+from seabridge.units import iso_to_ms
+
+__all__ = [
+    "AgreementReview",
+    "IncidentsService",
+    "event_from_json",
+    "read_events",
+    "rulebook_warning",
+]
+
+log = logging.getLogger(__name__)
+
+_EVENT_STATUSES: Final = ("open", "update", "closed", "retracted")
+
+
+@dataclass
+class AgreementReview:
+    """What :meth:`IncidentsService.countersign` did with the peers' proposals."""
+
+    signed: list[dict[str, Any]] = field(default_factory=list)
+    """Countersignatures sent: ``{peer, document, sha256, proposal_seq, seq}``."""
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    """Proposals not countersigned: ``{peer, document, sha256, own_sha256, reason}``."""
+
+
+class IncidentsService:
+    """The incidents of one node over its ledger.
+
+    Args:
+        node: The node directory's configuration (party, packs, state file).
+        ledger: The node's ledger (the caller keeps and closes it).
+        clock: Time of deadlines and timestamps.
+        statics: Static data of a vessel by MMSI for display (optional).
+
+    Raises:
+        PackError: no pack in use has a mechanism, or a pack file is invalid.
+    """
+
+    def __init__(
+        self,
+        node: NodeConfig,
+        ledger: Ledger,
+        clock: Clock,
+        *,
+        statics: Callable[[int], Mapping[str, Any] | None] | None = None,
+    ) -> None:
+        self.node = node
+        self.ledger = ledger
+        self.clock = clock
+        self.pack = _mechanism_pack(node)
+        self.mechanism: Mechanism = load_mechanism(self.pack)
+        self.phrasebook: Phrasebook = load_phrasebook(self.pack)
+        self.parties: tuple[Party, ...] = tuple(load_parties(self.pack))
+        self.rulebooks: tuple[Rulebook, ...] = _rulebooks(self.pack, self.parties)
+        self._agreements: list[AgreementMessage] = []
+        self._own_scanned: dict[str, int] = {}
+        self.book = AgreementBook()
+        self.manager = IncidentManager(
+            node.dir.state,
+            self.mechanism,
+            node.party,
+            clock,
+            self._send,
+            parties=self.parties,
+            statics=statics,
+            agreed=self.book.is_agreed,
+        )
+
+    def close(self) -> None:
+        """Close the manager's connection (the ledger stays the caller's)."""
+        self.manager.close()
+
+    def __enter__(self) -> IncidentsService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- start-up ----------------------------------------------------------------------------
+
+    def start(self) -> list[Change]:
+        """Build the agreement book from both logs of every channel, hand unhandled
+        ``deadline-missed`` entries to the manager again (idempotent), consume what the
+        mirrors hold, then :meth:`~seabridge.incidents.IncidentManager.check_timers` (sends
+        what a crash left pending; overdue timers come back as ``overdue`` changes)."""
+        changes: list[Change] = []
+        for peer in sorted(self.ledger.peers):
+            for entry in _entries(self.ledger, self.ledger.mirror_origin(peer)):
+                if entry.kind == "agreement":
+                    self._record(peer, entry)
+        changes.extend(self.deadline_missed(self._scan_own()))
+        changes.extend(self.consume())
+        changes.extend(self.manager.check_timers())
+        return changes
+
+    # --- outbound ----------------------------------------------------------------------------
+
+    def language(self, level: int) -> str:
+        """The language messages of ladder ``level`` are written in: the first language of
+        this party's counterpart at that level (``en`` when the phrasebook lacks it)."""
+        try:
+            notify = self.mechanism.step(level).notify_level
+            languages = self.mechanism.counterpart(self.node.party, notify).languages
+        except KeyError:
+            return "en"
+        first = languages[0] if languages else "en"
+        return first if first in self.phrasebook.languages else "en"
+
+    def _send(
+        self,
+        peer: str,
+        kind: str,
+        template_id: str,
+        params: dict[str, str],
+        deadline_ms: int | None,
+        refs: list[tuple[str, int]],
+        incident_key: str,
+        *,
+        level: int,
+        msg_id: str,
+    ) -> MessageRef:
+        lang = self.language(level)
+        text, text_en = self.phrasebook.render(template_id, lang, params)
+        body: dict[str, object] = {
+            "text": text,
+            "text_en": text_en,
+            "marker": self.phrasebook.template(template_id).marker,
+            "template": template_id,
+            "params": dict(params),
+            "incident": incident_key,
+        }
+        if kind == "escalation":
+            body["level"] = level
+        entry = self.ledger.send(
+            peer,
+            kind,
+            body,
+            refs=[self.ref(origin, seq) for origin, seq in refs],
+            deadline_ms=deadline_ms,
+            lang=lang,
+            msg_id=msg_id,
+        )
+        return MessageRef(entry.log, entry.seq, entry.msg_id)
+
+    def ref(self, origin: str, seq: int) -> Ref:
+        """A hotline reference to entry ``seq`` of ``origin`` (own log or mirror), with its
+        leaf hash.
+
+        Raises:
+            IncidentError: the entry is not stored here.
+        """
+        found = self.ledger.entries(origin, seq, seq + 1) if seq >= 0 else []
+        if not found:
+            raise IncidentError(f"{origin}#{seq}: no such entry in this node's record")
+        return Ref(origin, seq, Entry.from_bytes(found[0][0]).leaf_hash())
+
+    # --- inbound -----------------------------------------------------------------------------
+
+    def _scan_own(self) -> list[Entry]:
+        """Record the agreement entries appended to our own logs since the last scan (also
+        by another process, such as ``seabridge agreements propose``); return the
+        ``deadline-missed`` entries among them."""
+        missed: list[Entry] = []
+        for peer in sorted(self.ledger.peers):
+            origin = self.ledger.own_origin(peer)
+            start = self._own_scanned.get(origin, 0)
+            for entry in _entries(self.ledger, origin, start):
+                if entry.kind == "agreement":
+                    self._record(self.node.party, entry)
+                elif entry.kind == "deadline-missed":
+                    missed.append(entry)
+                self._own_scanned[origin] = entry.seq + 1
+        return missed
+
+    def consume(self) -> list[Change]:
+        """Hand every new entry of each peer's mirror to the incidents (exactly once, in the
+        ledger's consume transaction) and agreement entries to the book; record agreement
+        entries appended to our own logs since the last call."""
+        self._scan_own()
+        changes: list[Change] = []
+        for peer in sorted(self.ledger.peers):
+
+            def handler(conn: sqlite3.Connection, entry: Entry, peer: str = peer) -> None:
+                if entry.kind == "agreement":
+                    self._record(peer, entry)
+                    return
+                changes.extend(self.manager.on_peer_message(conn, peer_message(peer, entry)))
+
+            self.ledger.consume(self.ledger.mirror_origin(peer), handler)
+        return changes
+
+    def deadline_missed(self, entries: Iterable[Entry]) -> list[Change]:
+        """Escalate for each ``deadline-missed`` entry (the Delivery loop's callback).
+
+        One escalation per miss: the manager escalates only an armed timer, so an entry handed
+        twice (a restart, :meth:`start`) changes nothing the second time.
+        """
+        changes: list[Change] = []
+        for entry in entries:
+            if entry.kind != "deadline-missed":
+                continue
+            for ref in entry.refs:
+                changes.extend(self.manager.on_deadline_missed((ref.log, ref.seq)))
+        return changes
+
+    def check(self, now_ms: int | None = None) -> list[Change]:
+        """One periodic round: consume the mirrors, then send what is pending and report
+        overdue timers (the hotline's ``deadline-missed`` entries escalate them)."""
+        return self.consume() + self.manager.check_timers(now_ms)
+
+    # --- events ------------------------------------------------------------------------------
+
+    def apply_events(self, events: Iterable[Event]) -> list[Change]:
+        """Open, join, update or retract incidents for detection events."""
+        return self.manager.apply_events(events)
+
+    def apply_events_file(self, path: Path) -> tuple[list[Change], list[Event]]:
+        """Apply the events of a ``seabridge detect`` JSONL file; returns the changes and the
+        events read.
+
+        Raises:
+            InputError: the file cannot be read, or a line is not an event (line named).
+        """
+        events = list(read_events(path))
+        return self.apply_events(events), events
+
+    def rulebook_warning(self, ref: RulebookRef | Mapping[str, Any]) -> str | None:
+        """The warning an event or incident raised under ``ref`` carries, or ``None`` when
+        its rulebook hash is jointly agreed."""
+        return rulebook_warning(ref, self.book.is_agreed)
+
+    # --- agreements --------------------------------------------------------------------------
+
+    def documents(self) -> dict[str, str]:
+        """This node's documents open to agreement: name -> canonical SHA-256."""
+        own = {
+            document_name("rulebook", rulebook.id, rulebook.version): rulebook.sha256
+            for rulebook in self.rulebooks
+        }
+        own[self.mechanism.document] = self.mechanism.sha256
+        return own
+
+    def _record(self, author: str, entry: Entry) -> AgreementMessage | None:
+        try:
+            message = AgreementMessage.from_body(
+                author,
+                entry.log,
+                entry.seq,
+                entry.body,
+                [(ref.log, ref.seq) for ref in entry.refs],
+                parse_timestamp(entry.created),
+            )
+        except IncidentError as exc:
+            log.warning("agreement entry not understood: %s", exc)
+            return None
+        if message not in self._agreements:
+            self._agreements.append(message)
+            self.book.add(message)
+        return message
+
+    def propose(self, peers: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Propose every document of :meth:`documents` to each peer (idempotent: a proposal
+        already sent is returned as stored)."""
+        sent = []
+        for peer in peers if peers is not None else sorted(self.ledger.peers):
+            for document, sha256 in sorted(self.documents().items()):
+                msg_id = f"agreement.proposal.{document.replace('/', ':')}.{sha256[:16]}"
+                entry = self.ledger.send(
+                    peer, "agreement", proposal_body(document, sha256), msg_id=msg_id
+                )
+                self._record(self.node.party, entry)
+                sent.append(_agreement_row(peer, entry))
+        return sent
+
+    def countersign(self) -> AgreementReview:
+        """Review every peer proposal not yet countersigned here against :meth:`documents`:
+        countersign the matching ones, refuse the others (both hashes given)."""
+        own = self.documents()
+        result = AgreementReview()
+        signed = {m.refs[0] for m in self._agreements if m.role == "countersignature" and m.refs}
+        for proposal in list(self._agreements):
+            peer = proposal.author
+            if proposal.role != "proposal" or peer == self.node.party:
+                continue
+            if (proposal.origin, proposal.seq) in signed:
+                continue
+            answer = review(proposal, own)
+            if answer is None:
+                result.refused.append(_refusal(proposal, own.get(proposal.document)))
+                continue
+            body, refs = answer
+            entry = self.ledger.send(
+                peer,
+                "agreement",
+                body,
+                refs=[self.ref(origin, seq) for origin, seq in refs],
+                msg_id=f"agreement.countersignature.{proposal.seq}",
+            )
+            self._record(self.node.party, entry)
+            result.signed.append({**_agreement_row(peer, entry), "proposal_seq": proposal.seq})
+        return result
+
+    def agreements(self) -> list[dict[str, Any]]:
+        """Every (document, sha256) proposed by either side, with who proposed and who
+        countersigned, whether it is jointly agreed and whether it is this node's copy."""
+        own = self.documents()
+        rows = self.book.status()
+        for row in rows:
+            row["own"] = own.get(row["document"]) == row["sha256"]
+        return rows
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _mechanism_pack(node: NodeConfig) -> Pack:
+    for name in node.packs:
+        pack = load_pack(name)
+        if "mechanism" in pack.files:
+            return pack
+    raise PackError(
+        f"{node.dir.toml}: no pack in use ({', '.join(node.packs) or 'none'}) has a mechanism "
+        "file; incidents need one"
+    )
+
+
+def _rulebooks(pack: Pack, parties: Sequence[Party]) -> tuple[Rulebook, ...]:
+    paths = pack_rulebooks(pack)
+    if not paths:
+        return ()
+    zone_ids = load_zones(pack).ids
+    return tuple(
+        load_rulebook(path, pack, zone_ids=zone_ids, parties=parties) for path in paths.values()
+    )
+
+
+def _entries(ledger: Ledger, origin: str, start: int = 0) -> Iterator[Entry]:
+    size = ledger.size(origin)
+    while start < size:
+        page = ledger.entries(origin, start, min(size, start + MAX_PULL))
+        if not page:
+            return
+        for data, _ in page:
+            yield Entry.from_bytes(data)
+        start += len(page)
+
+
+def peer_message(peer: str, entry: Entry) -> PeerMessage:
+    """The incidents' view of one entry of ``peer``'s log."""
+    return PeerMessage(
+        origin=entry.log,
+        seq=entry.seq,
+        msg_id=entry.msg_id,
+        kind=entry.kind,
+        body=dict(entry.body),
+        refs=tuple((ref.log, ref.seq) for ref in entry.refs),
+        created_ms=parse_timestamp(entry.created),
+        deadline_ms=None if entry.deadline is None else parse_timestamp(entry.deadline),
+        author=peer,
+    )
+
+
+def _agreement_row(peer: str, entry: Entry) -> dict[str, Any]:
+    return {
+        "peer": peer,
+        "origin": entry.log,
+        "seq": entry.seq,
+        "msg_id": entry.msg_id,
+        "role": entry.body["role"],
+        "document": entry.body["document"],
+        "sha256": entry.body["sha256"],
+    }
+
+
+def _refusal(proposal: AgreementMessage, own_sha256: str | None) -> dict[str, Any]:
+    if own_sha256 is None:
+        reason = f"{proposal.document} is not a document of this node's pack"
+    else:
+        reason = (
+            f"{proposal.document}: the peer proposed sha256 {proposal.sha256} but this node's "
+            f"copy is {own_sha256}"
+        )
+    return {
+        "peer": proposal.author,
+        "origin": proposal.origin,
+        "seq": proposal.seq,
+        "document": proposal.document,
+        "sha256": proposal.sha256,
+        "own_sha256": own_sha256,
+        "reason": reason,
+    }
+
+
+def rulebook_warning(
+    ref: RulebookRef | Mapping[str, Any], agreed: Callable[[str], bool]
+) -> str | None:
+    """The warning for something raised under rulebook ``ref`` (the same text incidents
+    show), or ``None`` when its hash is jointly agreed."""
+    data = ref.as_json() if isinstance(ref, RulebookRef) else dict(ref)
+    sha = str(data.get("sha256", ""))
+    if agreed(sha):
+        return None
+    return (
+        f"rulebook {data.get('id')} v{data.get('version')} ({sha[:12]}) is not jointly agreed "
+        "with the other party"
+    )
+
+
+# --- events JSONL (the output of ``seabridge detect --format jsonl``) -------------------------
+
+
+def event_from_json(data: Mapping[str, Any]) -> Event:
+    """An :class:`~seabridge.detect.model.Event` from its JSON form (``Event.as_json``).
+
+    Raises:
+        ValueError: a field is missing or has the wrong type (the message names it).
+    """
+    missing = [key for key in Event.JSON_KEYS if key not in data]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    status = data["status"]
+    if status not in _EVENT_STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(_EVENT_STATUSES)}")
+    rulebook = data["rulebook"]
+    if not isinstance(rulebook, Mapping):
+        raise ValueError("rulebook must be an object {id, version, sha256}")
+    metrics = data["metrics"] or {}
+    if not isinstance(metrics, Mapping):
+        raise ValueError("metrics must be an object")
+    vessels = data["vessels"]
+    if not isinstance(vessels, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in vessels
+    ):
+        raise ValueError("vessels must be a list of MMSIs")
+    return Event(
+        id=str(data["id"]),
+        rule_id=str(data["rule_id"]),
+        kind=str(data["kind"]),
+        rulebook=RulebookRef(
+            str(rulebook["id"]), int(rulebook["version"]), str(rulebook["sha256"])
+        ),
+        level=int(data["level"]),
+        status=status,
+        vessels=tuple(vessels),
+        start_ms=iso_to_ms(str(data["start"])),
+        end_ms=None if data["end"] is None else iso_to_ms(str(data["end"])),
+        lat=float(data["lat"]),
+        lon=float(data["lon"]),
+        zone=None if data["zone"] is None else str(data["zone"]),
+        metrics={str(k): math.nan if v is None else float(v) for k, v in metrics.items()},
+        reason=None if data.get("reason") is None else str(data["reason"]),
+    )
+
+
+def read_events(path: Path) -> Iterator[Event]:
+    """The events of a JSONL file written by ``seabridge detect`` (blank lines skipped).
+
+    Raises:
+        InputError: the file cannot be read, or a line is not an event (``FILE:LINE: why``).
+    """
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the events file ({exc.strerror})") from None
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                if not isinstance(data, dict):
+                    raise ValueError("not a JSON object")
+                yield event_from_json(data)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise InputError(
+                    f"{path}:{number}: not an event of `seabridge detect --format jsonl` ({exc})"
+                ) from None
