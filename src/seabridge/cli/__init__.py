@@ -11,6 +11,7 @@ from seabridge.cli import (  # noqa: F401  (registers the commands)
     demo,
     detect,
     hotline,
+    incidents,
     ingest,
     node,
     rulebook,

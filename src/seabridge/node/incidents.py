@@ -287,6 +287,15 @@ class IncidentsService:
         events = list(read_events(path))
         return self.apply_events(events), events
 
+    def pending(self) -> int:
+        """How many outbound incident messages wait to be signed (no channel to the peer yet,
+        or a send that failed)."""
+        with self.manager.store.read() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM incident_outbox WHERE state = 'pending'"
+            ).fetchone()
+        return int(row[0])
+
     def rulebook_warning(self, ref: RulebookRef | Mapping[str, Any]) -> str | None:
         """The warning an event or incident raised under ``ref`` carries, or ``None`` when
         its rulebook hash is jointly agreed."""
