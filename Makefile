@@ -8,7 +8,7 @@ DEMO_OUT ?= demo-out
 BENCH ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint format bench docs clean soak
+.PHONY: help setup demo test lint format bench docs clean soak fuzz
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ test: setup lint  ## lint, then the whole test suite
 
 soak: setup  ## reliability at full size: 200 kill -9 per hotline process test (R1, R2)
 	SEABRIDGE_KILL9_RUNS=200 $(BIN)/python -m pytest -q tests/hotline/test_kill9.py
+
+fuzz: setup  ## the parser fuzzers for 60 s each (S10); prints executions per target
+	SEABRIDGE_FUZZ_SECONDS=60 $(BIN)/python -m pytest -n 2 -q -rP tests/hotline/test_fuzz.py
 
 bench: setup  ## benchmarks against baselines measured in the same run
 	$(BIN)/python -m benchmarks $(BENCH)
