@@ -7,6 +7,7 @@ and every clock is one ManualClock.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from seabridge.hotline.entries import Entry, parse_timestamp
 from seabridge.hotline.ledger import Ledger
 from seabridge.incidents import Change
 from seabridge.node import NodeConfig, export_bundle, import_bundle, load_node
-from seabridge.node.incidents import IncidentsService, event_from_json
+from seabridge.node.incidents import IncidentsService, ServedIncidents, event_from_json
 from seabridge.node.runtime import open_ledger
 
 JCG_SHIP, CCG_SHIP = 431999101, 413999101  # fleets of the ecs pack's parties.toml
@@ -303,3 +304,40 @@ def test_event_json_round_trips() -> None:
     assert back.as_json() == event.as_json()
     with pytest.raises(ValueError, match="missing"):
         event_from_json({"id": "x"})
+
+
+# --- under seabridge serve -------------------------------------------------------------------
+
+
+def test_served_incidents_escalate_from_the_callback_or_the_round_once(pair: Pair) -> None:
+    pair.jcg.service.close()
+    served = ServedIncidents(pair.jcg.node, pair.jcg.ledger, pair.clock)
+    assert served.service is not None
+    pair.jcg.service = served.service
+    event = close_quarters(pair)
+    served.service.apply_events([event])
+    pair.clock.advance(15 * 60_000 + 1)
+    served.on_deadline_missed(pair.jcg.ledger.check_deadlines(pair.clock.now_ms()))
+    assert [e.body.get("level") for e in pair.jcg.entries(OWN)] == [None, None, 2]
+
+    # the next miss is appended but the callback never runs (a crash): the round escalates
+    pair.clock.advance(30 * 60_000 + 1)
+    assert len(pair.jcg.ledger.check_deadlines(pair.clock.now_ms())) == 1
+    pair.ccg.service.apply_events([event])  # ccg saw it too: its notification joins ours
+    pair.deliver("ccg")
+    stop = asyncio.Event()
+    rounds = []
+
+    async def wait(seconds: float) -> None:
+        rounds.append(seconds)
+        stop.set()
+
+    served = ServedIncidents(pair.jcg.node, pair.jcg.ledger, pair.clock, wait=wait)
+    assert served.service is not None
+    asyncio.run(served.run(stop))
+    assert rounds == [1.0]
+    levels = [e.body.get("level") for e in pair.jcg.entries(OWN) if e.kind == "escalation"]
+    assert levels == [2, 3]
+    (incident,) = served.service.manager.list()
+    assert incident["level"] == 3 and "ccg" in incident["peers"]
+    served.close()

@@ -29,11 +29,13 @@ first flush after ``seabridge peer add``. This module never imports the web laye
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import math
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -66,6 +68,7 @@ from seabridge.units import iso_to_ms
 __all__ = [
     "AgreementReview",
     "IncidentsService",
+    "ServedIncidents",
     "event_from_json",
     "read_events",
     "rulebook_warning",
@@ -146,15 +149,11 @@ class IncidentsService:
         ``deadline-missed`` entries to the manager again (idempotent), consume what the
         mirrors hold, then :meth:`~seabridge.incidents.IncidentManager.check_timers` (sends
         what a crash left pending; overdue timers come back as ``overdue`` changes)."""
-        changes: list[Change] = []
         for peer in sorted(self.ledger.peers):
             for entry in _entries(self.ledger, self.ledger.mirror_origin(peer)):
                 if entry.kind == "agreement":
                     self._record(peer, entry)
-        changes.extend(self.deadline_missed(self._scan_own()))
-        changes.extend(self.consume())
-        changes.extend(self.manager.check_timers())
-        return changes
+        return self.check()
 
     # --- outbound ----------------------------------------------------------------------------
 
@@ -237,10 +236,11 @@ class IncidentsService:
 
     def consume(self) -> list[Change]:
         """Hand every new entry of each peer's mirror to the incidents (exactly once, in the
-        ledger's consume transaction) and agreement entries to the book; record agreement
-        entries appended to our own logs since the last call."""
-        self._scan_own()
-        changes: list[Change] = []
+        ledger's consume transaction) and agreement entries to the book. Entries appended to
+        our own logs since the last call (also by another process) are read too: agreements
+        go to the book, ``deadline-missed`` entries to :meth:`deadline_missed` (idempotent, so
+        the Delivery loop's callback and this round never escalate twice)."""
+        changes = self.deadline_missed(self._scan_own())
         for peer in sorted(self.ledger.peers):
 
             def handler(conn: sqlite3.Connection, entry: Entry, peer: str = peer) -> None:
@@ -267,8 +267,8 @@ class IncidentsService:
         return changes
 
     def check(self, now_ms: int | None = None) -> list[Change]:
-        """One periodic round: consume the mirrors, then send what is pending and report
-        overdue timers (the hotline's ``deadline-missed`` entries escalate them)."""
+        """One periodic round: :meth:`consume`, then send what is pending and report overdue
+        timers (the hotline's ``deadline-missed`` entries escalate them)."""
         return self.consume() + self.manager.check_timers(now_ms)
 
     # --- events ------------------------------------------------------------------------------
@@ -380,6 +380,72 @@ class IncidentsService:
         for row in rows:
             row["own"] = own.get(row["document"]) == row["sha256"]
         return rows
+
+
+class ServedIncidents:
+    """The incidents of a node under ``seabridge serve``: started with the ledger, a periodic
+    round (:meth:`IncidentsService.check`) beside the delivery loop, and the delivery loop's
+    ``on_deadline_missed`` callback. A node whose packs have no mechanism serves without
+    incidents (logged once).
+
+    Args:
+        node, ledger, clock: As :class:`IncidentsService`.
+        interval_s: Seconds between rounds.
+        wait: ``await wait(seconds)`` between rounds (tests); default: until ``stop`` or the
+            interval passes.
+    """
+
+    def __init__(
+        self,
+        node: NodeConfig,
+        ledger: Ledger,
+        clock: Clock,
+        *,
+        interval_s: float = 1.0,
+        wait: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        self.interval_s = interval_s
+        self._wait = wait
+        self.service: IncidentsService | None
+        try:
+            self.service = IncidentsService(node, ledger, clock)
+        except PackError as exc:
+            log.warning("incidents are off: %s", exc)
+            self.service = None
+            return
+        _log_changes(self.service.start())
+
+    def on_deadline_missed(self, entries: Sequence[Entry]) -> None:
+        """The delivery loop's callback: escalate once per ``deadline-missed`` entry."""
+        log.warning("hotline: %d deadline(s) missed", len(entries))
+        if self.service is not None:
+            _log_changes(self.service.deadline_missed(entries))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run rounds until ``stop`` is set; an error in a round is logged, not fatal."""
+        while self.service is not None and not stop.is_set():
+            try:
+                _log_changes(self.service.check())
+            except Exception:  # the loop must outlive any one bad round
+                log.exception("incidents round failed")
+            if self._wait is not None:
+                await self._wait(self.interval_s)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.interval_s)
+
+    def close(self) -> None:
+        if self.service is not None:
+            self.service.close()
+
+
+def _log_changes(changes: Sequence[Change]) -> None:
+    for change in changes:
+        if change.kind == "overdue":  # until the hotline's next deadline round: not news
+            continue
+        level = logging.WARNING if change.kind in ("escalated", "flagged", "send_failed") else 0
+        log.log(level or logging.INFO, "incident %s: %s (%s, level %d) %s", change.incident_id,
+                change.kind, change.status, change.level, dict(change.detail))  # fmt: skip
 
 
 # --- helpers ---------------------------------------------------------------------------------
