@@ -64,6 +64,10 @@ def check_key_name(name: str) -> None:
         raise MalformedError("a key name must be a non-empty string")
     if len(name) > MAX_NAME:
         raise MalformedError(f"key name is longer than {MAX_NAME} characters")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedError(f"key name {name!r} is not valid UTF-8 text") from None
     for char in name:
         if char == "+" or char.isspace() or ord(char) < 0x20 or char == "\x7f":
             raise MalformedError(

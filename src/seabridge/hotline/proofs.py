@@ -312,7 +312,7 @@ def _proof_keys(items: list[Any]) -> list[Verifier]:
         if not isinstance(item, dict) or set(item) != {"role", "vkey"}:
             raise MalformedError(f"keys[{i}]: must be an object with role and vkey")
         role, vkey = item["role"], item["vkey"]
-        if role not in _TYPE_OF_ROLE or not isinstance(vkey, str):
+        if not isinstance(role, str) or role not in _TYPE_OF_ROLE or not isinstance(vkey, str):
             raise MalformedError(f"keys[{i}]: role must be log or cosigner, vkey a string")
         try:
             key = parse_vkey(vkey)
