@@ -38,8 +38,9 @@ format: setup  ## apply ruff's fixes and formatting
 test: setup lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest -n 2 -q
 
-soak: setup  ## reliability at full size: 200 kill -9 per hotline process test (R1, R2)
+soak: setup  ## reliability at full size: 200 kill -9 per process test (R1, R2), every syscall fault (R5)
 	SEABRIDGE_KILL9_RUNS=200 $(BIN)/python -m pytest -q tests/hotline/test_kill9.py
+	SEABRIDGE_FAULT_ALL=1 $(BIN)/python -m pytest -q tests/hotline/test_syscall_faults.py
 
 fuzz: setup  ## the parser fuzzers for 60 s each (S10); prints executions per target
 	SEABRIDGE_FUZZ_SECONDS=60 $(BIN)/python -m pytest -n 2 -q -rP tests/hotline/test_fuzz.py
