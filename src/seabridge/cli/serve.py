@@ -1,6 +1,7 @@
 """``seabridge serve``: run a node's federation listener (mutual TLS) and its hotline delivery.
 
 Thin: :mod:`seabridge.node.runtime` opens the ledger and delivers to the peers,
+:mod:`seabridge.node.incidents` runs the incidents beside it (a missed deadline escalates),
 :mod:`seabridge.web.federation` makes the peer-facing app, and this module runs both in one
 event loop: uvicorn on the federation listener with the node's mutual-TLS context (a client
 certificate from a pinned peer CA is required), the delivery loop as a task beside it.
@@ -87,16 +88,21 @@ async def serve_node(
     ledger and calls :meth:`~seabridge.node.runtime.Delivery.notify`. ``on_receipt`` is the
     delivery loop's (see :class:`~seabridge.node.runtime.Delivery`).
     """
+    from seabridge.node.incidents import ServedIncidents
+
     stop = stop or asyncio.Event()
     ledger = open_ledger(node, clock)
+    incidents: ServedIncidents | None = None
     try:
+        # incidents: start-up round, deadline-missed -> one escalation, a periodic round
+        incidents = ServedIncidents(node, ledger, clock)
         delivery = Delivery.for_node(
             node,
             ledger,
             clock,
             options=options,
             on_alarm=_log_alarm,
-            on_deadline_missed=_missed,
+            on_deadline_missed=incidents.on_deadline_missed,
             on_receipt=on_receipt,
         )
         server = federation_server(node, ledger, address, log_level=log_level)
@@ -104,6 +110,7 @@ async def serve_node(
         signals = _install_signals(loop, stop)
 
         runner = asyncio.create_task(delivery.run(stop))
+        rounds = asyncio.create_task(incidents.run(stop))
 
         async def watch() -> None:
             while not server.started and not server.should_exit:
@@ -114,6 +121,7 @@ async def serve_node(
             # Delivery first: our idle TLS connections to the peer close before the listener
             # shuts down, so a peer stopping at the same time does not wait for them.
             await _finish(runner)
+            await _finish(rounds)
             await delivery.aclose()
             server.should_exit = True
 
@@ -124,10 +132,13 @@ async def serve_node(
             stop.set()
             await _finish(watcher)
             await _finish(runner)
+            await _finish(rounds)
             await delivery.aclose()
             for sig in signals:
                 loop.remove_signal_handler(sig)
     finally:
+        if incidents is not None:
+            incidents.close()
         ledger.close()
 
 
@@ -151,11 +162,6 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> li
 
 def _log_alarm(peer: str, text: str) -> None:
     log.warning("ALARM %s: %s", peer, text)
-
-
-def _missed(entries: object) -> None:
-    # amendment 3: the hotline records deadline-missed; escalation belongs to incidents
-    log.warning("deadline missed: %s", entries)
 
 
 @app.command("serve")

@@ -417,7 +417,6 @@ class ServedIncidents:
 
     def on_deadline_missed(self, entries: Sequence[Entry]) -> None:
         """The delivery loop's callback: escalate once per ``deadline-missed`` entry."""
-        log.warning("hotline: %d deadline(s) missed", len(entries))
         if self.service is not None:
             _log_changes(self.service.deadline_missed(entries))
 
