@@ -21,7 +21,8 @@ from seabridge.hotline.entries import Entry, parse_timestamp
 from seabridge.hotline.ledger import Ledger
 from seabridge.incidents import Change
 from seabridge.node import NodeConfig, export_bundle, import_bundle, load_node
-from seabridge.node.incidents import IncidentsService, ServedIncidents, event_from_json
+from seabridge.node.events import event_from_json
+from seabridge.node.incidents import IncidentsService, ServedIncidents
 from seabridge.node.runtime import open_ledger
 
 JCG_SHIP, CCG_SHIP = 431999101, 413999101  # fleets of the ecs pack's parties.toml
