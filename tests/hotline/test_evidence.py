@@ -29,16 +29,15 @@ from seabridge.hotline.entries import format_timestamp
 from seabridge.hotline.evidence import (
     EVIDENCE_FORMAT,
     Evidence,
-    Report,
     dumps_evidence,
     load_evidence,
     loads_evidence,
     parse_evidence,
-    verify_evidence,
     write_evidence,
 )
 from seabridge.hotline.keys import KEY_TYPE_NOTE, parse_vkey
 from seabridge.hotline.notes import Checkpoint, sign_checkpoint
+from seabridge.hotline.verify import Report, verify_evidence
 
 JCG, CCG = "jcg/hotline/ccg", "ccg/hotline/jcg"
 

@@ -36,8 +36,9 @@ from ledger_kit import open_ledger as open_sender
 
 from seabridge.clock import ManualClock, SystemClock
 from seabridge.hotline.entries import Entry
-from seabridge.hotline.evidence import parse_evidence, verify_evidence
+from seabridge.hotline.evidence import parse_evidence
 from seabridge.hotline.ledger import MAX_PULL, Ledger
+from seabridge.hotline.verify import verify_evidence
 
 RUNS = int(os.environ.get("SEABRIDGE_KILL9_RUNS", "20"))
 SEED = int(os.environ.get("SEABRIDGE_KILL9_SEED", "20260501"))

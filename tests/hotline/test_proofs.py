@@ -12,7 +12,7 @@ import pytest
 from evidence_kit import MESSAGE, Kit, conversation, seeded_key
 
 from seabridge.errors import LedgerError, MalformedError, VerificationError
-from seabridge.hotline.evidence import known_keys, parse_evidence
+from seabridge.hotline.evidence import parse_evidence
 from seabridge.hotline.keys import KEY_TYPE_COSIGNATURE, KEY_TYPE_NOTE, parse_vkey
 from seabridge.hotline.notes import Checkpoint, split_note
 from seabridge.hotline.proofs import (
@@ -21,6 +21,7 @@ from seabridge.hotline.proofs import (
     build_proof_from_evidence,
     verify_proof,
 )
+from seabridge.hotline.verify import known_keys
 
 JCG, CCG = "jcg/hotline/ccg", "ccg/hotline/jcg"
 

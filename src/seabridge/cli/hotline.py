@@ -35,17 +35,16 @@ from seabridge.errors import (
 )
 from seabridge.hotline.entries import MARKERS, Entry, Ref, format_timestamp
 from seabridge.hotline.evidence import (
-    Report,
     dumps_evidence,
     load_evidence,
     loads_json,
     parse_evidence,
-    verify_evidence,
     write_evidence,
 )
 from seabridge.hotline.keys import Verifier, parse_vkey
 from seabridge.hotline.ledger import Ledger
 from seabridge.hotline.proofs import build_proof_from_evidence, verify_proof
+from seabridge.hotline.verify import Report, verify_evidence
 from seabridge.node import NodeConfig, load_node
 from seabridge.node.rotation import rotate_key
 from seabridge.node.runtime import open_ledger

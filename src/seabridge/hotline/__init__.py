@@ -7,6 +7,12 @@ Modules (import them directly; this package re-exports nothing):
 - :mod:`~seabridge.hotline.keys`: Ed25519 signing keys and C2SP verifier keys (vkeys).
 - :mod:`~seabridge.hotline.notes`: C2SP signed notes, checkpoints and cosignatures (receipts).
 - :mod:`~seabridge.hotline.entries`: the entry format of ``domain/hotline-protocol.md`` §5.1.
+- :mod:`~seabridge.hotline.ledger`: one node's record (the facade) over
+  :mod:`~seabridge.hotline.log_rows`, :mod:`~seabridge.hotline.receive` and
+  :mod:`~seabridge.hotline.delivery_state`.
+- :mod:`~seabridge.hotline.evidence`: evidence files (format, parse, write);
+  :mod:`~seabridge.hotline.verify` (with :mod:`~seabridge.hotline.verify_links`) verifies them
+  into a :mod:`~seabridge.hotline.findings` report.
 
 The ledger knows nothing about incidents, AIS or the web: it may import only
 :mod:`seabridge.clock` and :mod:`seabridge.errors` from the project

@@ -15,26 +15,26 @@ with the log key valid at seq ``n - 1`` (the key of its last entry; the initial 
 
 Nothing is returned before its transaction has committed (``synchronous=FULL``). The ledger
 never imports incidents, AIS or the web; the transport is someone else's.
+
+:class:`Ledger` is the facade: it holds the lock, the clock, the keys and the cached trees, and
+runs the work of :mod:`~seabridge.hotline.log_rows` (shared log reads and writes),
+:mod:`~seabridge.hotline.receive` (the receiver's checks and evidence) and
+:mod:`~seabridge.hotline.delivery_state` (cursors, backoff, alarms) inside its transactions.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import os
 import random
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from seabridge.clock import Clock
 from seabridge.errors import (
-    ConflictError,
     EquivocationError,
     LedgerError,
     MalformedError,
@@ -42,33 +42,19 @@ from seabridge.errors import (
     UnknownPeerError,
     VerificationError,
 )
-from seabridge.hotline.entries import (
-    Entry,
-    Ref,
-    format_timestamp,
-    parse_timestamp,
-    sign_entry,
-    verify_entry,
-)
-from seabridge.hotline.keys import (
-    KEY_TYPE_COSIGNATURE,
-    KEY_TYPE_NOTE,
-    SigningKey,
-    Verifier,
-    parse_vkey,
-)
+from seabridge.hotline import delivery_state, log_rows
+from seabridge.hotline.delivery_state import DeliveryState
+from seabridge.hotline.entries import Entry, Ref, format_timestamp, sign_entry
+from seabridge.hotline.keys import KEY_TYPE_COSIGNATURE, KEY_TYPE_NOTE, SigningKey, Verifier
 from seabridge.hotline.merkle import MerkleTree
 from seabridge.hotline.notes import Checkpoint, cosign, sign_checkpoint, verify_cosignature
-from seabridge.hotline.push import (
-    MAX_BATCH,
-    KeySchedule,
-    PushBody,
-    announced,
-    open_push_checkpoint,
-    parse_entries,
-    parse_push,
-    push_json,
-    verify_batch,
+from seabridge.hotline.push import MAX_BATCH, PushBody, parse_entries, parse_push, push_json
+from seabridge.hotline.receive import (
+    EvidenceFound,
+    evidence_rows,
+    keep_evidence,
+    pulled_push,
+    receive,
 )
 from seabridge.hotline.store import Store
 from seabridge.hotline.views import export_evidence, log_view
@@ -79,41 +65,12 @@ MAX_PULL = 1000
 """Most entries :meth:`Ledger.entries` returns at once (ask again from the next start)."""
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_BACKOFF_START_S = 0.5
-_ANSWERS = ("ack", "reply")
 
 
 def new_msg_id(now_ms: int) -> str:
     """A ULID-like id: 48-bit milliseconds + 80 random bits, Crockford base32 (26 chars)."""
     value = (now_ms & (2**48 - 1)) << 80 | int.from_bytes(os.urandom(10), "big")
     return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
-
-
-@dataclass(frozen=True)
-class DeliveryState:
-    """The push cursor and backoff of one peer (persisted in ``delivery``)."""
-
-    peer: str
-    acked_size: int
-    next_attempt_ms: int
-    attempts: int
-    last_error: str | None
-    last_attempt_ms: int | None
-    last_success_ms: int | None
-
-
-def _entry_blob(entry: bytes, sig: bytes) -> bytes:
-    """An evidence blob holding one signed entry: ``{"entry": b64, "sig": b64}`` (UTF-8 JSON)."""
-    encoded = {"entry": base64.b64encode(entry).decode(), "sig": base64.b64encode(sig).decode()}
-    return json.dumps(encoded, sort_keys=True, separators=(",", ":")).encode()
-
-
-class _Evidence(Exception):  # noqa: N818  (internal signal, never escapes the ledger)
-    """Raised inside a transaction: roll back, keep the artefacts as evidence, then refuse."""
-
-    def __init__(self, kind: str, detail: str, blobs: list[bytes]) -> None:
-        super().__init__(detail)
-        self.kind, self.detail, self.blobs = kind, detail, blobs
 
 
 class Ledger:
@@ -197,77 +154,25 @@ class Ledger:
         with self._store.transaction() as conn:
             for peer, (log_v, cos_v) in self.peers.items():
                 own, mirror = self.own_origin(peer), self.mirror_origin(peer)
-                self._init_key(conn, own, "log", log_key.verifier, own_key=True)
-                self._init_key(conn, own, "cosigner", self._cosigner.verifier, own_key=True)
-                self._init_key(conn, mirror, "log", log_v, own_key=False)
-                self._init_key(conn, mirror, "cosigner", cos_v, own_key=False)
-                conn.execute(
-                    "INSERT OR IGNORE INTO delivery (peer, created_ms) VALUES (?, ?)", (peer, now)
-                )
+                log_rows.init_key(conn, own, "log", log_key.verifier, own_key=True)
+                log_rows.init_key(conn, own, "cosigner", self._cosigner.verifier, own_key=True)
+                log_rows.init_key(conn, mirror, "log", log_v, own_key=False)
+                log_rows.init_key(conn, mirror, "cosigner", cos_v, own_key=False)
+                delivery_state.create(conn, peer, now)
             origins = [r[0] for r in conn.execute("SELECT DISTINCT origin FROM log")]
             for origin in sorted({*origins, *map(self.own_origin, self.peers)}):
-                self._check_stored(conn, origin)
+                self._trees[origin] = log_rows.check_stored(conn, origin)
             for peer in self.peers:
                 own = self.own_origin(peer)
                 tree = self._trees[own]
-                if tree.size == 0 and self._checkpoint_row(conn, own, 0) is None:
+                if tree.size == 0 and log_rows.checkpoint_row(conn, own, 0) is None:
                     self._issue_checkpoint(conn, own, tree)
-
-    def _init_key(
-        self, conn: sqlite3.Connection, origin: str, role: str, key: Verifier, *, own_key: bool
-    ) -> None:
-        rows = conn.execute(
-            "SELECT vkey FROM keys WHERE origin = ? AND role = ? ORDER BY from_seq",
-            (origin, role),
-        ).fetchall()
-        vkey = key.vkey()
-        if not rows:
-            conn.execute("INSERT INTO keys VALUES (?, ?, 0, ?)", (origin, role, vkey))
-        elif own_key and rows[-1][0] != vkey:
-            raise LedgerError(
-                f"{origin}: the {role} key given ({vkey}) is not the current one in the record "
-                f"({rows[-1][0]}); open the ledger with the key of the last key-rotation entry"
-            )
-        elif not own_key and vkey not in {r[0] for r in rows}:
-            raise LedgerError(
-                f"{origin}: the configured {role} key {vkey} was never announced in this log; "
-                "check the peer bundle"
-            )
-
-    def _check_stored(self, conn: sqlite3.Connection, origin: str) -> None:
-        """Load the tree of ``origin``; refuse checkpoints the log contradicts (S7)."""
-        tree = self._load_tree(conn, origin)
-        leaves = conn.execute("SELECT seq, leaf FROM log WHERE origin = ? ORDER BY seq", (origin,))
-        for seq, leaf in leaves:
-            if tree.leaf(seq) != leaf:
-                raise LedgerError(f"{origin} seq {seq}: stored tree leaf differs from the entry")
-        for size, root in conn.execute(
-            "SELECT size, root FROM checkpoints WHERE origin = ? ORDER BY size", (origin,)
-        ):
-            if size > tree.size or tree.root(size) != root:
-                raise EquivocationError(
-                    f"{origin}: the stored checkpoint of size {size} does not match the stored "
-                    f"log ({tree.size} entries): the database was rolled back or altered; "
-                    "refusing to start (restore the latest state.sqlite, or run ledger verify)"
-                )
-        self._trees[origin] = tree
-
-    def _load_tree(self, conn: sqlite3.Connection, origin: str) -> MerkleTree:
-        row = conn.execute("SELECT max(seq) FROM log WHERE origin = ?", (origin,)).fetchone()
-        size = 0 if row[0] is None else row[0] + 1
-        nodes = conn.execute("SELECT level, idx, hash FROM tree WHERE origin = ?", (origin,))
-        try:
-            return MerkleTree.from_nodes(size, nodes)
-        except (MalformedError, VerificationError) as exc:
-            raise LedgerError(f"{origin}: the stored tree is damaged ({exc})") from None
 
     def _tree(self, conn: sqlite3.Connection, origin: str) -> MerkleTree:
         """The tree of ``origin``, reloaded when another connection has appended."""
-        row = conn.execute("SELECT max(seq) FROM log WHERE origin = ?", (origin,)).fetchone()
-        size = 0 if row[0] is None else row[0] + 1
         tree = self._trees.get(origin)
-        if tree is None or tree.size != size:
-            tree = self._trees[origin] = self._load_tree(conn, origin)
+        if tree is None or tree.size != log_rows.log_size(conn, origin):
+            tree = self._trees[origin] = log_rows.load_tree(conn, origin)
         return tree
 
     @contextmanager
@@ -293,16 +198,8 @@ class Ledger:
 
     # --- keys --------------------------------------------------------------------------------
 
-    def _schedule(self, conn: sqlite3.Connection, origin: str, role: str) -> KeySchedule:
-        schedule = KeySchedule()
-        for from_seq, vkey in conn.execute(
-            "SELECT from_seq, vkey FROM keys WHERE origin = ? AND role = ?", (origin, role)
-        ):
-            schedule.add(from_seq, parse_vkey(vkey))
-        return schedule
-
     def _signer(self, conn: sqlite3.Connection, origin: str, seq: int) -> SigningKey:
-        vkey = self._schedule(conn, origin, "log").at(seq).vkey()
+        vkey = log_rows.schedule(conn, origin, "log").at(seq).vkey()
         key = self._own_keys.get(vkey)
         if key is None:
             raise LedgerError(f"{origin}: the log key valid at seq {seq} ({vkey}) is not loaded")
@@ -359,23 +256,14 @@ class Ledger:
         deadline = None if deadline_ms is None else format_timestamp(deadline_ms)
         with self._write() as conn:
             origin = self.own_origin(peer)
-            if msg_id is not None:
-                row = conn.execute(
-                    "SELECT entry FROM log WHERE origin = ? AND msg_id = ?", (origin, msg_id)
-                ).fetchone()
-                if row is not None:
-                    stored = Entry.from_bytes(row[0])
-                    same = (stored.kind, dict(stored.body), stored.refs, stored.deadline) == (
-                        kind,
-                        dict(body),
-                        tuple(refs),
-                        deadline,
+            stored = None if msg_id is None else log_rows.entry_by_msg_id(conn, origin, msg_id)
+            if stored is not None:
+                kept = (stored.kind, dict(stored.body), stored.refs, stored.deadline, stored.lang)
+                if kept != (kind, dict(body), tuple(refs), deadline, lang):
+                    raise LedgerError(
+                        f"msg_id {msg_id} is stored as seq {stored.seq} with other content"
                     )
-                    if not same or stored.lang != lang:
-                        raise LedgerError(
-                            f"msg_id {msg_id} is stored as seq {stored.seq} with other content"
-                        )
-                    return stored
+                return stored
             return self._append(conn, peer, kind, body, refs, deadline, lang, msg_id)
 
     def _append(
@@ -392,10 +280,7 @@ class Ledger:
         origin, mirror = self.own_origin(peer), self.mirror_origin(peer)
         tree = self._tree(conn, origin)
         now = self._clock.now_ms()
-        head = conn.execute(
-            "SELECT size, root FROM checkpoints WHERE origin = ? ORDER BY size DESC LIMIT 1",
-            (mirror,),
-        ).fetchone()
+        head = log_rows.latest_checkpoint(conn, mirror)
         entry = Entry(
             log=origin,
             seq=tree.size,
@@ -410,56 +295,13 @@ class Ledger:
             body=dict(body),
         )
         sig = sign_entry(entry.to_bytes(), self._signer(conn, origin, entry.seq))
-        self._insert_entries(conn, origin, [entry], [sig], tree.append(entry.leaf_hash()))
+        log_rows.insert_entries(conn, origin, [entry], [sig], tree.append(entry.leaf_hash()))
         self._issue_checkpoint(conn, origin, tree)
         return entry
 
-    def _insert_entries(
-        self,
-        conn: sqlite3.Connection,
-        origin: str,
-        entries: Sequence[Entry],
-        sigs: Sequence[bytes],
-        nodes: Sequence[tuple[int, int, bytes]],
-    ) -> None:
-        for entry, sig in zip(entries, sigs, strict=True):
-            deadline = None if entry.deadline is None else parse_timestamp(entry.deadline)
-            conn.execute(
-                "INSERT INTO log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    origin,
-                    entry.seq,
-                    entry.to_bytes(),
-                    sig,
-                    entry.leaf_hash(),
-                    entry.msg_id,
-                    entry.kind,
-                    parse_timestamp(entry.created),
-                    deadline,
-                ),
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO refs VALUES (?, ?, ?, ?, ?, ?)",
-                [(origin, entry.seq, r.log, r.seq, r.leaf, entry.kind) for r in entry.refs],
-            )
-        conn.executemany(
-            "INSERT INTO tree VALUES (?, ?, ?, ?)", [(origin, *node) for node in nodes]
-        )
-
-    def _checkpoint_row(
-        self, conn: sqlite3.Connection, origin: str, size: int
-    ) -> tuple[bytes, str] | None:
-        row = conn.execute(
-            "SELECT root, note FROM checkpoints WHERE origin = ? AND size = ?", (origin, size)
-        ).fetchone()
-        return None if row is None else (row[0], row[1])
-
     def _issue_checkpoint(self, conn: sqlite3.Connection, origin: str, tree: MerkleTree) -> None:
         """Sign and store the checkpoint of the whole tree; never a smaller or other one (S7)."""
-        latest = conn.execute(
-            "SELECT size, root FROM checkpoints WHERE origin = ? ORDER BY size DESC LIMIT 1",
-            (origin,),
-        ).fetchone()
+        latest = log_rows.latest_checkpoint(conn, origin)
         if latest is not None and (latest[0] >= tree.size or tree.root(latest[0]) != latest[1]):
             raise EquivocationError(
                 f"{origin}: refusing to sign size {tree.size}: a checkpoint of size {latest[0]} "
@@ -484,19 +326,16 @@ class Ledger:
         with self._lock, self._store.snapshot() as conn:
             origin = self.own_origin(peer)
             tree = self._tree(conn, origin)
-            old = self._delivery(conn, peer).acked_size
+            old = delivery_state.read(conn, peer).acked_size
             if old == tree.size and not heartbeat:
                 return None
             new = min(tree.size, old + MAX_BATCH)
-            row = self._checkpoint_row(conn, origin, new)
+            row = log_rows.checkpoint_row(conn, origin, new)
             if row is None:
                 raise LedgerError(f"{origin}: no checkpoint of size {new} is stored")
-            entries = conn.execute(
-                "SELECT entry, sig FROM log WHERE origin = ? AND seq >= ? AND seq < ? ORDER BY seq",
-                (origin, old, new),
-            ).fetchall()
+            entries = log_rows.signed_entries(conn, origin, old, new)
             proof = tree.consistency_proof(old, new) if 0 < old < new else []
-            return push_json(origin, old, [(e, s) for e, s in entries], row[1], proof)
+            return push_json(origin, old, entries, row[1], proof)
 
     def accept_response(self, peer: str, response: Mapping[str, object]) -> int:
         """Store the peer's cosignature from a 200 answer; advance the push cursor.
@@ -514,7 +353,7 @@ class Ledger:
             raise MalformedError("push answer must be {'cosignature': str, 'size': int}")
         with self._write() as conn:
             origin = self.own_origin(peer)
-            row = self._checkpoint_row(conn, origin, size)
+            row = log_rows.checkpoint_row(conn, origin, size)
             if row is None:
                 raise VerificationError(f"{peer} cosigned size {size} of {origin}: never issued")
             checkpoint = Checkpoint(origin, size, row[0])
@@ -524,17 +363,14 @@ class Ledger:
                 "INSERT OR IGNORE INTO cosigs VALUES (?, ?, ?, ?, ?, ?)",
                 (origin, size, name, time_s, line, now),
             )
-            conn.execute(
-                "UPDATE delivery SET acked_size = max(acked_size, ?), attempts = 0, "
-                "next_attempt_ms = 0, last_error = NULL, last_success_ms = ? WHERE peer = ?",
-                (size, now, peer),
-            )
+            delivery_state.record_acked(conn, peer, size, now)
         return time_s
 
     def _verify_peer_cosignature(
         self, conn: sqlite3.Connection, peer: str, checkpoint: Checkpoint, line: str
     ) -> tuple[int, str]:
-        for verifier in reversed(self._schedule(conn, self.mirror_origin(peer), "cosigner").all()):
+        cosigners = log_rows.schedule(conn, self.mirror_origin(peer), "cosigner")
+        for verifier in reversed(cosigners.all()):
             try:
                 return verify_cosignature(checkpoint, line, verifier), verifier.name
             except VerificationError:
@@ -554,7 +390,7 @@ class Ledger:
                     f"{peer} holds {size} entries of our log but we have {own}: this node's "
                     "state was rolled back; do not send until it is restored"
                 )
-            conn.execute("UPDATE delivery SET acked_size = ? WHERE peer = ?", (size, peer))
+            delivery_state.reset_acked(conn, peer, size)
 
     # --- push: receiver side (§5.6) ----------------------------------------------------------
 
@@ -583,125 +419,28 @@ class Ledger:
         :meth:`receive_push`, but no cosignature is issued (the author never sees one; its own
         pushes get receipts). ``entries`` start at the stored size. Returns the new size.
         """
-        first = Entry.from_bytes(entries[0][0]).seq if entries else None
-        try:
-            size = Checkpoint.parse(checkpoint_note.split("\n\n")[0] + "\n").size
-        except (MalformedError, IndexError):
-            raise MalformedError("pulled checkpoint is not a signed checkpoint note") from None
-        old = first if first is not None else size
-        push = PushBody(origin, old, tuple(entries), checkpoint_note, None)
-        return self._receive(push, issue=False)[1]
+        return self._receive(pulled_push(origin, entries, checkpoint_note), issue=False)[1]
 
     def _receive(self, push: PushBody, *, issue: bool) -> tuple[str | None, int]:
         peer = self._peer_of(push.origin)
         entries = parse_entries(push.entries, push.old_size)
         try:
             with self._write() as conn:
-                schedule = self._schedule(conn, push.origin, "log")
-                checkpoint = open_push_checkpoint(push, schedule, entries)
                 tree = self._tree(conn, push.origin)
-                self._check_conflicts(conn, push, entries, checkpoint, tree, schedule)
-                if push.old_size != tree.size:
-                    return self._replayed(conn, push, checkpoint, tree.size, issue=issue)
-                last = conn.execute(
-                    "SELECT size, root FROM checkpoints WHERE origin = ? "
-                    "ORDER BY size DESC LIMIT 1",
-                    (push.origin,),
-                ).fetchone()
-
-                def used(msg_id: str) -> bool:
-                    return (
-                        conn.execute(
-                            "SELECT 1 FROM log WHERE origin = ? AND msg_id = ?",
-                            (push.origin, msg_id),
-                        ).fetchone()
-                        is not None
-                    )
-
-                nodes = verify_batch(push, entries, checkpoint, tree, schedule, last, used)
-                sigs = [sig for _, sig in push.entries]
-                self._insert_entries(conn, push.origin, entries, sigs, nodes)
-                for rotation in announced(entries):
-                    conn.execute(
-                        "INSERT OR IGNORE INTO keys VALUES (?, ?, ?, ?)",
-                        (push.origin, rotation.role, rotation.from_seq, rotation.vkey),
-                    )
-                conn.execute(
-                    "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?, ?)",
-                    (push.origin, checkpoint.size, checkpoint.root, push.checkpoint),
-                )
-                line = self._cosign(conn, checkpoint) if issue else None
-                return line, checkpoint.size
-        except _Evidence as evidence:
-            self._keep_evidence(evidence)
+                received = receive(conn, push, entries, tree, cosigning=issue)
+                if not issue:
+                    return None, received.size
+                checkpoint, line = received.checkpoint, None
+                if not received.stored:  # a replay: answer with the cosignature given before
+                    lines = log_rows.cosigned_note(
+                        conn, checkpoint.origin, checkpoint.size, by=self._cosigner.name
+                    )[1]
+                    line = lines[0] if lines else None
+                return line or self._cosign(conn, checkpoint), received.size
+        except EvidenceFound as evidence:
+            with self._write() as conn:
+                keep_evidence(conn, evidence, self._clock.now_ms())
             raise EquivocationError(f"{peer}: {evidence.detail}; both kept as evidence") from None
-
-    def _check_conflicts(
-        self,
-        conn: sqlite3.Connection,
-        push: PushBody,
-        entries: list[Entry],
-        checkpoint: Checkpoint,
-        tree: MerkleTree,
-        schedule: KeySchedule,
-    ) -> None:
-        """Raise :class:`_Evidence` when the push contradicts what is stored (S6)."""
-        for entry, (data, sig) in zip(entries, push.entries, strict=True):
-            if entry.seq >= tree.size:
-                break
-            stored, stored_sig = conn.execute(
-                "SELECT entry, sig FROM log WHERE origin = ? AND seq = ?", (push.origin, entry.seq)
-            ).fetchone()
-            if stored != data:
-                verify_entry(data, sig, schedule.at(entry.seq))  # junk is not evidence
-                raise _Evidence(
-                    "entry-conflict",
-                    f"{push.origin} seq {entry.seq}: two different entries signed by its author",
-                    [_entry_blob(stored, stored_sig), _entry_blob(data, sig)],
-                )
-        if checkpoint.size > tree.size:
-            return
-        row = self._checkpoint_row(conn, push.origin, checkpoint.size)
-        if row is not None and row[0] != checkpoint.root:
-            raise _Evidence(
-                "checkpoint-conflict",
-                f"{push.origin}: two checkpoints of size {checkpoint.size} with different roots",
-                [row[1].encode(), push.checkpoint.encode()],
-            )
-        if row is None and tree.root(checkpoint.size) != checkpoint.root:
-            raise _Evidence(
-                "checkpoint-conflict",
-                f"{push.origin}: the checkpoint of size {checkpoint.size} contradicts the "
-                "author's stored entries",
-                [push.checkpoint.encode()],
-            )
-
-    def _replayed(
-        self,
-        conn: sqlite3.Connection,
-        push: PushBody,
-        checkpoint: Checkpoint,
-        stored_size: int,
-        *,
-        issue: bool,
-    ) -> tuple[str | None, int]:
-        """A push that does not follow on: a pure replay is answered as before, else 409."""
-        if checkpoint.size <= stored_size:  # entries and root already match (no evidence)
-            if not issue:
-                return None, stored_size
-            if self._checkpoint_row(conn, push.origin, checkpoint.size) is not None:
-                row = conn.execute(
-                    "SELECT line FROM cosigs WHERE origin = ? AND size = ? AND cosigner = ? "
-                    "ORDER BY time, rowid LIMIT 1",
-                    (push.origin, checkpoint.size, self._cosigner.name),
-                ).fetchone()
-                line = row[0] if row is not None else self._cosign(conn, checkpoint)
-                return line, checkpoint.size
-        raise ConflictError(
-            f"{push.origin}: push from size {push.old_size}, but {stored_size} entries are "
-            f"stored; resend from {stored_size}",
-            stored_size,
-        )
 
     def _cosign(self, conn: sqlite3.Connection, checkpoint: Checkpoint) -> str:
         now = self._clock.now_ms()
@@ -712,30 +451,13 @@ class Ledger:
         )
         return line
 
-    def _keep_evidence(self, evidence: _Evidence) -> None:
-        blobs = json.dumps([base64.b64encode(b).decode() for b in evidence.blobs])
-        digest = hashlib.sha256(f"{evidence.kind}\n{blobs}".encode()).hexdigest()
-        with self._write() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO evidence VALUES (?, ?, ?, ?, ?)",
-                (digest, evidence.kind, evidence.detail, blobs, self._clock.now_ms()),
-            )
-
     # --- delivery state, heartbeats, alarms (§5.7) -------------------------------------------
-
-    def _delivery(self, conn: sqlite3.Connection, peer: str) -> DeliveryState:
-        self._check_peer(peer)
-        row = conn.execute(
-            "SELECT acked_size, next_attempt_ms, attempts, last_error, last_attempt_ms, "
-            "last_success_ms FROM delivery WHERE peer = ?",
-            (peer,),
-        ).fetchone()
-        return DeliveryState(peer, *row)
 
     def delivery_state(self, peer: str) -> DeliveryState:
         """The persisted push cursor and backoff of ``peer``."""
         with self._lock:
-            return self._delivery(self._store.conn, peer)
+            self._check_peer(peer)
+            return delivery_state.read(self._store.conn, peer)
 
     def record_failure(self, peer: str, error: str, now_ms: int) -> int:
         """Count a failed push; return the time of the next attempt (exponential backoff).
@@ -743,34 +465,19 @@ class Ledger:
         0.5 s, doubling, times a jitter of uniform(0.8, 1.4), at most ``backoff_cap_s``.
         """
         with self._write() as conn:
-            attempts = self._delivery(conn, peer).attempts + 1
-            delay_s = _BACKOFF_START_S * 2.0 ** min(attempts - 1, 32) * self._rng.uniform(0.8, 1.4)
-            next_ms = now_ms + round(min(self._cap_s, delay_s) * 1000)
-            conn.execute(
-                "UPDATE delivery SET attempts = ?, next_attempt_ms = ?, last_error = ?, "
-                "last_attempt_ms = ? WHERE peer = ?",
-                (attempts, next_ms, error[:500], now_ms, peer),
-            )
-        return next_ms
+            self._check_peer(peer)
+            return delivery_state.record_failure(conn, peer, error, now_ms, self._rng, self._cap_s)
 
     def record_success(self, peer: str) -> None:
         """Clear the backoff of ``peer`` after a successful exchange."""
         with self._write() as conn:
             self._check_peer(peer)
-            now = self._clock.now_ms()
-            conn.execute(
-                "UPDATE delivery SET attempts = 0, next_attempt_ms = 0, last_error = NULL, "
-                "last_attempt_ms = ?, last_success_ms = ? WHERE peer = ?",
-                (now, now, peer),
-            )
+            delivery_state.record_success(conn, peer, self._clock.now_ms())
 
     def last_cosignature_ms(self, peer: str) -> int | None:
         """When (our clock) the latest cosignature from ``peer`` over our log was stored."""
         with self._lock:
-            row = self._store.conn.execute(
-                "SELECT max(received_ms) FROM cosigs WHERE origin = ?", (self.own_origin(peer),)
-            ).fetchone()
-            return None if row[0] is None else int(row[0])
+            return delivery_state.last_cosignature_ms(self._store.conn, self.own_origin(peer))
 
     def heartbeat_due(self, peer: str, now_ms: int, interval_s: float | None = None) -> bool:
         """True when no cosignature came for a heartbeat interval and backoff allows a push."""
@@ -785,82 +492,41 @@ class Ledger:
         "not delivered": no fresh cosignature for 3 x the heartbeat interval (a link problem).
         "delivered but not acknowledged": cosigned entries whose deadline passed with no ack.
         """
-        limit_ms = round(3 * heartbeat_interval_s * 1000)
         with self._lock:
+            own, mirror = self.own_origin(peer), self.mirror_origin(peer)
             conn = self._store.conn
-            origin, mirror = self.own_origin(peer), self.mirror_origin(peer)
-            last = self.last_cosignature_ms(peer)
-            since = last if last is not None else self._created_ms(conn, peer)
-            if now_ms - since > limit_ms:
-                seen = "never" if last is None else f"{(now_ms - last) // 1000} s ago"
-                return (
-                    f"not delivered: no fresh cosignature from {peer} for 3 x heartbeat interval "
-                    f"({3 * heartbeat_interval_s:g} s; last {seen}); link problem: use the "
-                    "out-of-band channel"
-                )
-            row = conn.execute(
-                "SELECT count(*), min(l.seq) FROM log l WHERE l.origin = ? "
-                "AND l.deadline_ms <= ? AND EXISTS (SELECT 1 FROM cosigs c WHERE c.origin = "
-                "l.origin AND c.size > l.seq) AND NOT EXISTS (SELECT 1 FROM refs r WHERE "
-                "r.origin = ? AND r.ref_log = l.origin AND r.ref_seq = l.seq AND r.kind IN "
-                "('ack', 'reply'))",
-                (origin, now_ms, mirror),
-            ).fetchone()
-        if row[0]:
-            return (
-                f"delivered but not acknowledged: {row[0]} entries cosigned by {peer} have no "
-                f"ack past their deadline (first: {origin} seq {row[1]})"
-            )
-        return None
-
-    def _created_ms(self, conn: sqlite3.Connection, peer: str) -> int:
-        row = conn.execute("SELECT created_ms FROM delivery WHERE peer = ?", (peer,)).fetchone()
-        return int(row[0])
+            return delivery_state.alarm(conn, peer, own, mirror, now_ms, heartbeat_interval_s)
 
     # --- pull side (§5.6) --------------------------------------------------------------------
-
-    def _known(self, conn: sqlite3.Connection, origin: str) -> None:
-        if conn.execute("SELECT 1 FROM keys WHERE origin = ?", (origin,)).fetchone() is None:
-            raise UnknownPeerError(f"origin {origin!r} is not a log of this record")
 
     def size(self, origin: str) -> int:
         """Number of entries stored for ``origin``."""
         with self._lock:
-            self._known(self._store.conn, origin)
+            log_rows.require_known(self._store.conn, origin)
             return self._tree(self._store.conn, origin).size
 
     def checkpoint(self, origin: str) -> tuple[str, list[str]]:
         """The latest checkpoint note of ``origin`` and every cosignature line over it."""
         with self._lock, self._store.snapshot() as conn:
-            self._known(conn, origin)
-            row = conn.execute(
-                "SELECT size, note FROM checkpoints WHERE origin = ? ORDER BY size DESC LIMIT 1",
-                (origin,),
-            ).fetchone()
-            if row is None:
+            log_rows.require_known(conn, origin)
+            latest = log_rows.latest_checkpoint(conn, origin)
+            if latest is None:
                 raise UnknownPeerError(f"no checkpoint of {origin} is stored yet")
-            lines = conn.execute(
-                "SELECT line FROM cosigs WHERE origin = ? AND size = ? ORDER BY time, rowid",
-                (origin, row[0]),
-            )
-            return row[1], [line for (line,) in lines]
+            return log_rows.cosigned_note(conn, origin, latest[0])
 
     def entries(self, origin: str, start: int, end: int) -> list[tuple[bytes, bytes]]:
         """Entry bytes and signatures of ``[start, end)``, at most :data:`MAX_PULL`."""
         if start < 0 or end < start:
             raise MalformedError(f"entry range [{start}, {end}) is not valid")
         with self._lock:
-            self._known(self._store.conn, origin)
-            rows = self._store.conn.execute(
-                "SELECT entry, sig FROM log WHERE origin = ? AND seq >= ? AND seq < ? ORDER BY seq",
-                (origin, start, min(end, start + MAX_PULL)),
-            )
-            return [(bytes(e), bytes(s)) for e, s in rows]
+            log_rows.require_known(self._store.conn, origin)
+            end = min(end, start + MAX_PULL)
+            return log_rows.signed_entries(self._store.conn, origin, start, end)
 
     def inclusion_proof(self, origin: str, index: int, size: int) -> list[bytes]:
         """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size``."""
         with self._lock, self._store.snapshot() as conn:
-            self._known(conn, origin)
+            log_rows.require_known(conn, origin)
             try:
                 return self._tree(conn, origin).inclusion_proof(index, size)
             except ValueError as exc:
@@ -869,7 +535,7 @@ class Ledger:
     def consistency_proof(self, origin: str, old: int, new: int) -> list[bytes]:
         """RFC 9162 consistency proof from size ``old`` to ``new``."""
         with self._lock, self._store.snapshot() as conn:
-            self._known(conn, origin)
+            log_rows.require_known(conn, origin)
             try:
                 return self._tree(conn, origin).consistency_proof(old, new)
             except ValueError as exc:
@@ -892,20 +558,12 @@ class Ledger:
         done = 0
         while limit is None or done < limit:
             with self._write() as conn:
-                self._known(conn, origin)
-                conn.execute("INSERT OR IGNORE INTO app_cursor VALUES (?, 0)", (origin,))
-                (cursor,) = conn.execute(
-                    "SELECT next_seq FROM app_cursor WHERE origin = ?", (origin,)
-                ).fetchone()
-                row = conn.execute(
-                    "SELECT entry FROM log WHERE origin = ? AND seq = ?", (origin, cursor)
-                ).fetchone()
-                if row is None:
+                log_rows.require_known(conn, origin)
+                entry = log_rows.next_unconsumed(conn, origin)
+                if entry is None:
                     return done
-                handler(conn, Entry.from_bytes(row[0]))
-                conn.execute(
-                    "UPDATE app_cursor SET next_seq = ? WHERE origin = ?", (cursor + 1, origin)
-                )
+                handler(conn, entry)
+                log_rows.mark_consumed(conn, origin, entry.seq)
             done += 1
         return done
 
@@ -920,19 +578,10 @@ class Ledger:
         with self._write() as conn:
             for peer in sorted(self.peers):
                 origin, mirror = self.own_origin(peer), self.mirror_origin(peer)
-                missed = conn.execute(
-                    "SELECT seq, leaf, deadline_ms FROM log l WHERE origin = ? "
-                    "AND deadline_ms IS NOT NULL AND deadline_ms <= ? "
-                    "AND NOT EXISTS (SELECT 1 FROM refs r WHERE r.origin = ? AND r.ref_log = "
-                    "l.origin AND r.ref_seq = l.seq AND r.ref_leaf = l.leaf AND r.kind IN "
-                    "('ack', 'reply')) AND NOT EXISTS (SELECT 1 FROM refs r WHERE r.origin = "
-                    "l.origin AND r.ref_log = l.origin AND r.ref_seq = l.seq AND r.kind = "
-                    "'deadline-missed') ORDER BY seq",
-                    (origin, now_ms, mirror),
-                ).fetchall()
+                missed = delivery_state.missed_deadlines(conn, origin, mirror, now_ms)
                 for seq, leaf, deadline_ms in missed:
                     body = {"deadline": format_timestamp(deadline_ms)}
-                    ref = Ref(origin, seq, bytes(leaf))
+                    ref = Ref(origin, seq, leaf)
                     msg_id = f"deadline-missed.{seq}"
                     entry = self._append(
                         conn, peer, "deadline-missed", body, (ref,), None, "en", msg_id
@@ -957,7 +606,4 @@ class Ledger:
     def evidence(self) -> list[dict[str, Any]]:
         """The stored evidence rows (equivocations), oldest first: ``{kind, detail, blobs}``."""
         with self._lock:
-            rows = self._store.conn.execute(
-                "SELECT kind, detail, blobs FROM evidence ORDER BY created_ms, id"
-            ).fetchall()
-        return [{"kind": k, "detail": d, "blobs": json.loads(b)} for k, d, b in rows]
+            return evidence_rows(self._store.conn)

@@ -24,13 +24,7 @@ from typing import Any, Literal
 
 from seabridge.errors import LedgerError, MalformedError, SignatureError, VerificationError
 from seabridge.hotline.entries import Entry, verify_entry
-from seabridge.hotline.evidence import (
-    CosignatureRecord,
-    Evidence,
-    b64,
-    b64decode_strict,
-    known_keys,
-)
+from seabridge.hotline.evidence import CosignatureRecord, Evidence, b64, b64decode_strict
 from seabridge.hotline.keys import KEY_TYPE_COSIGNATURE, KEY_TYPE_NOTE, Verifier, parse_vkey
 from seabridge.hotline.merkle import MerkleTree, leaf_hash, verify_inclusion
 from seabridge.hotline.notes import (
@@ -39,6 +33,7 @@ from seabridge.hotline.notes import (
     split_note,
     verify_cosignature,
 )
+from seabridge.hotline.verify import known_keys
 
 __all__ = [
     "PROOF_FORMAT",
