@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from seabridge.errors import LedgerError
-from seabridge.hotline.store import APPEND_ONLY, SCHEMA_VERSION, Store
+from seabridge.hotline.store import APPEND_ONLY, MIGRATIONS, SCHEMA_VERSION, Store
 
 ROWS = {
     "log": "INSERT INTO log VALUES ('o', 0, x'00', x'00', x'01', 'm', 'note', 0, NULL)",
@@ -33,6 +33,22 @@ def test_pragmas_and_schema_version(tmp_path: Path) -> None:
     store = Store(tmp_path / "state.sqlite")
     versions = store.conn.execute("SELECT count(*) FROM schema_version").fetchone()[0]
     assert versions == SCHEMA_VERSION
+    store.close()
+
+
+def test_a_version_1_file_migrates_and_keeps_its_rows(tmp_path: Path) -> None:
+    """A state.sqlite written before ``delivered_via`` existed gains the column, rows kept."""
+    path = tmp_path / "state.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("INSERT INTO schema_version VALUES (1)")
+    conn.execute("INSERT INTO delivery (peer, acked_size, created_ms) VALUES ('ccg', 3, 7)")
+    conn.close()
+    store = Store(path)
+    row = store.conn.execute("SELECT acked_size, delivered_via FROM delivery").fetchone()
+    assert row == (3, None)
+    assert store.conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 2
     store.close()
 
 

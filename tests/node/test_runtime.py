@@ -220,6 +220,7 @@ def test_send_is_delivered_and_cosigned_both_ways(net: Net) -> None:
         assert net.converged()
         net.assert_identical()
         assert net.deliveries["jcg"].status["ccg"].delivered_via == "https://ccg-primary:8443"
+        assert net.ledgers["jcg"].delivery_state("ccg").delivered_via == "https://ccg-primary:8443"
         assert net.alarms == []
         assert net.receipts == [("jcg", "ccg", 1), ("ccg", "jcg", 1)]
 
@@ -234,6 +235,10 @@ def test_a_connection_failure_fails_over_to_the_backup_endpoint(net: Net) -> Non
         assert (result.pushed, result.failures) == (1, 0)
         status = net.deliveries["jcg"].status["ccg"]
         assert status.delivered_via == "https://ccg-backup:8443"
+        assert net.ledgers["jcg"].delivery_state("ccg").delivered_via == status.delivered_via
+        restarted = _delivery(net, "jcg")  # a new loop over the same ledger knows the path
+        assert restarted.status["ccg"].delivered_via == "https://ccg-backup:8443"
+        await restarted.aclose()
         net.links["jcg"].down_hosts.add("ccg-backup")
         net.send("jcg", "no path at all")
         result = (await net.round())[0]

@@ -29,7 +29,10 @@ __all__ = [
 BACKOFF_START_S = 0.5
 """First push retry delay; it doubles per failed attempt up to the ledger's cap."""
 
-_COLUMNS = "acked_size, next_attempt_ms, attempts, last_error, last_attempt_ms, last_success_ms"
+_COLUMNS = (
+    "acked_size, next_attempt_ms, attempts, last_error, last_attempt_ms, last_success_ms, "
+    "delivered_via"
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class DeliveryState:
     last_error: str | None
     last_attempt_ms: int | None
     last_success_ms: int | None
+    delivered_via: str | None = None
+    """The endpoint (base URL) that took the last successful push; None before the first."""
 
 
 def create(conn: sqlite3.Connection, peer: str, now_ms: int) -> None:
@@ -81,12 +86,18 @@ def record_failure(
     return next_ms
 
 
-def record_success(conn: sqlite3.Connection, peer: str, now_ms: int) -> None:
-    """Clear the backoff of ``peer`` after a successful exchange."""
+def record_success(
+    conn: sqlite3.Connection, peer: str, now_ms: int, delivered_via: str | None = None
+) -> None:
+    """Clear the backoff of ``peer`` after a successful exchange.
+
+    ``delivered_via``: the endpoint that took a push (kept as it was when None).
+    """
     conn.execute(
         "UPDATE delivery SET attempts = 0, next_attempt_ms = 0, last_error = NULL, "
-        "last_attempt_ms = ?, last_success_ms = ? WHERE peer = ?",
-        (now_ms, now_ms, peer),
+        "last_attempt_ms = ?, last_success_ms = ?, delivered_via = coalesce(?, delivered_via) "
+        "WHERE peer = ?",
+        (now_ms, now_ms, delivered_via, peer),
     )
 
 

@@ -468,11 +468,16 @@ class Ledger:
             self._check_peer(peer)
             return delivery_state.record_failure(conn, peer, error, now_ms, self._rng, self._cap_s)
 
-    def record_success(self, peer: str) -> None:
-        """Clear the backoff of ``peer`` after a successful exchange."""
+    def record_success(self, peer: str, *, delivered_via: str | None = None) -> None:
+        """Clear the backoff of ``peer`` after a successful exchange.
+
+        ``delivered_via``: the endpoint (base URL) that took the push, persisted in
+        :attr:`DeliveryState.delivered_via` (left as it was when None, e.g. after a pull).
+        """
         with self._write() as conn:
             self._check_peer(peer)
-            delivery_state.record_success(conn, peer, self._clock.now_ms())
+            now = self._clock.now_ms()
+            delivery_state.record_success(conn, peer, now, delivered_via)
 
     def last_cosignature_ms(self, peer: str) -> int | None:
         """When (our clock) the latest cosignature from ``peer`` over our log was stored."""

@@ -117,7 +117,12 @@ def _triggers() -> str:
     return "\n".join(statements)
 
 
-MIGRATIONS: tuple[str, ...] = (_TABLES + _triggers(),)
+_DELIVERED_VIA = """
+ALTER TABLE delivery ADD COLUMN delivered_via TEXT;
+"""
+"""Version 2: the endpoint (base URL) that took the last successful push to each peer."""
+
+MIGRATIONS: tuple[str, ...] = (_TABLES + _triggers(), _DELIVERED_VIA)
 """Schema migrations in order; migration ``i`` takes the file from version ``i`` to ``i + 1``.
 Never edit one that has shipped: append a new one."""
 

@@ -8,6 +8,8 @@ CLI, typer or rich (``tests/test_architecture.py``).
 - :mod:`~seabridge.node.tls`: the node's CA and certificate, and the mutual-TLS contexts.
 - :mod:`~seabridge.node.rotation`: rotation of the signing key files (old keys kept).
 - :mod:`~seabridge.node.bundle`: the public peer bundle (export, validation, import).
+- :mod:`~seabridge.node.runtime`: the node's ledger (:func:`open_ledger`) and the delivery loop
+  to its peers (:class:`Delivery`).
 """
 
 from __future__ import annotations
@@ -31,12 +33,15 @@ from seabridge.node.directory import (
     load_node,
 )
 from seabridge.node.rotation import rotate_key
+from seabridge.node.runtime import Delivery, DeliveryOptions, open_ledger
 from seabridge.node.tls import client_context, server_context, spki_pin
 
 __all__ = [
     "BUNDLE_FORMAT",
     "ROLES",
     "Address",
+    "Delivery",
+    "DeliveryOptions",
     "KeyRole",
     "NodeConfig",
     "NodeDir",
@@ -48,6 +53,7 @@ __all__ = [
     "import_bundle",
     "init_node",
     "load_node",
+    "open_ledger",
     "read_bundle",
     "rotate_key",
     "server_context",

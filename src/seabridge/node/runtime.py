@@ -112,7 +112,9 @@ class PeerStatus:
     peer: str
     endpoints: tuple[str, ...]
     delivered_via: str | None = None
-    """The endpoint of the last successful push (primary or a backup)."""
+    """The endpoint of the last successful push (primary or a backup); persisted in the
+    ledger's delivery table (:attr:`~seabridge.hotline.ledger.DeliveryState.delivered_via`)
+    and read back from it when the loop starts."""
     halted: str | None = None
     """A protocol alarm (a 4xx, a bad receipt): no push until :meth:`Delivery.resume`."""
     alarm: str | None = None
@@ -192,7 +194,11 @@ class Delivery:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._next_deadline_ms = 0
         self.status = {
-            peer: PeerStatus(peer, tuple(url.rstrip("/") for url in endpoints[peer]))
+            peer: PeerStatus(
+                peer,
+                tuple(url.rstrip("/") for url in endpoints[peer]),
+                delivered_via=ledger.delivery_state(peer).delivered_via,
+            )
             for peer in sorted(ledger.peers)
         }
 
@@ -379,7 +385,7 @@ class Delivery:
         except (MalformedError, VerificationError) as exc:
             self._halt(status, f"bad receipt from {status.peer}: {exc}", now_ms, result)
             return False
-        self.ledger.record_success(status.peer)
+        self.ledger.record_success(status.peer, delivered_via=answer.url)
         self._receipted(status.peer, payload)
         result.pushed += 1
         if answer.url != status.delivered_via:
