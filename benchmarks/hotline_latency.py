@@ -1,7 +1,7 @@
 """Hotline on loopback: send -> cosigned receipt latency, and throughput, over mutual TLS.
 
 Two nodes (jcg, ccg) are created in a temporary directory and have imported each other's
-bundle; each runs what ``seabridge serve`` runs (:func:`seabridge.cli.serve.serve_node`:
+bundle; each runs what ``seabridge serve`` runs (:func:`seabridge.web.server.serve_node`:
 uvicorn with the node's mutual-TLS context plus the delivery loop) in its own thread and
 event loop, on a loopback port. jcg's application sends through the served ledger and wakes
 the delivery loop, as an in-process application does.
@@ -32,11 +32,11 @@ from typing import Any
 
 import httpx
 
-from seabridge.cli.serve import FederationServer, serve_node
 from seabridge.clock import SystemClock
 from seabridge.hotline.ledger import Ledger
 from seabridge.node import NodeConfig, client_context, export_bundle, import_bundle, init_node
 from seabridge.node.runtime import Delivery
+from seabridge.web.server import FederationServer, serve_node
 
 OUT = Path(__file__).resolve().parents[1] / "bench-out"
 RATE_PER_S = 10.0

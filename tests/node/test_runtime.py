@@ -22,7 +22,6 @@ import httpx
 import pytest
 from node_builders import fixed_clock, make_node, make_pair, wall_clock
 
-from seabridge.cli.serve import federation_server
 from seabridge.clock import ManualClock
 from seabridge.hotline.entries import Entry, Ref
 from seabridge.hotline.ledger import Ledger
@@ -30,6 +29,7 @@ from seabridge.node import NodeConfig, client_context
 from seabridge.node.directory import Address
 from seabridge.node.runtime import Delivery, DeliveryOptions, StepResult, open_ledger
 from seabridge.web import federation_app
+from seabridge.web.server import federation_server
 
 PARTIES = ("jcg", "ccg")
 CAP_S = 2.0  # §5.7: backoff cap 1-2 s in tests

@@ -14,22 +14,20 @@ import json
 import shutil
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from seabridge.ais.ingest import IngestOptions, ingest
-from seabridge.ais.quarantine import Quarantine
 from seabridge.cli._app import app, err, out, quarantine_path_for, user_errors
 from seabridge.cli.detect import event_line
 from seabridge.cli.ingest import summary_table
 from seabridge.cli.rulebook import load_pack_rulebook
-from seabridge.detect import Engine, Event, final_events, run_store
 from seabridge.errors import InputError
-from seabridge.sim import Simulation, load_scenario, truth_line, write_lines
-from seabridge.tracks import OUTPUT_COLUMNS, TrackStore, write_table
 from seabridge.units import iso_to_ms
+
+if TYPE_CHECKING:  # the domain packages are imported inside the command (CLI start-up time)
+    from seabridge.detect import Event
 
 MARKER = ".seabridge-demo"
 
@@ -65,6 +63,12 @@ def demo_command(
 ) -> None:
     """Simulate the built-in East China Sea scenario, ingest it, detect under the shared
     safety standard, and show what was found against what was scripted."""
+    from seabridge.ais.ingest import IngestOptions, ingest
+    from seabridge.ais.quarantine import Quarantine
+    from seabridge.detect import Engine, final_events, run_store
+    from seabridge.sim import Simulation, load_scenario, truth_line, write_lines
+    from seabridge.tracks import OUTPUT_COLUMNS, TrackStore, write_table
+
     with user_errors():
         _fresh_directory(out_dir)
         nmea, truth_path = out_dir / "ecs.nmea", out_dir / "truth.jsonl"

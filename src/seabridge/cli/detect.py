@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -20,11 +20,12 @@ from rich.table import Table
 
 from seabridge.cli._app import app, err, out, parse_time_ms, user_errors
 from seabridge.cli.rulebook import PACK_HELP, RULEBOOK_HELP, load_pack_rulebook
-from seabridge.detect import Engine, EngineStats, Event, final_events, run_store
-from seabridge.detect.batch import Progress as ProgressCallback
 from seabridge.errors import InputError, StoreError
-from seabridge.tracks import TrackStore
 from seabridge.units import ms_to_iso
+
+if TYPE_CHECKING:  # imported inside the command: detect pulls in numba and scipy
+    from seabridge.detect import EngineStats, Event
+    from seabridge.detect.batch import Progress as ProgressCallback
 
 __all__ = ["detect_command", "events_geojson"]
 
@@ -50,6 +51,9 @@ def detect_command(
     the data), or with --stream every state change as it happens. Event JSON keys: id,
     rule_id, kind, rulebook (id, version, sha256), level, status, vessels, start, end, lat,
     lon, zone, metrics (names carry units). A summary goes to stderr."""
+    from seabridge.detect import Engine, final_events, run_store
+    from seabridge.tracks import TrackStore
+
     start_ms, end_ms = parse_time_ms(start, "--start"), parse_time_ms(end, "--end")
     with user_errors():
         if fmt not in FORMATS:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -33,24 +33,15 @@ from seabridge.errors import (
     UnknownPeerError,
     VerificationError,
 )
-from seabridge.hotline.entries import MARKERS, Entry, Ref, format_timestamp
-from seabridge.hotline.evidence import (
-    dumps_evidence,
-    load_evidence,
-    loads_json,
-    parse_evidence,
-    write_evidence,
-)
-from seabridge.hotline.keys import Verifier, parse_vkey
-from seabridge.hotline.ledger import Ledger
-from seabridge.hotline.proofs import build_proof_from_evidence, verify_proof
-from seabridge.hotline.verify import Report, verify_evidence
-from seabridge.node import NodeConfig, load_node
-from seabridge.node.rotation import rotate_key
-from seabridge.node.runtime import open_ledger
-from seabridge.packs import load_pack
-from seabridge.packs.phrasebook import Phrasebook, load_phrasebook
 from seabridge.units import iso_to_ms
+
+if TYPE_CHECKING:  # the hotline, node and pack modules are imported when a command runs
+    from seabridge.hotline.entries import Entry, Ref
+    from seabridge.hotline.keys import Verifier
+    from seabridge.hotline.ledger import Ledger
+    from seabridge.hotline.verify import Report
+    from seabridge.node import NodeConfig
+    from seabridge.packs.phrasebook import Phrasebook
 
 __all__ = ["CLOCK", "hotline_app", "ledger_app", "parse_deadline"]
 
@@ -116,6 +107,8 @@ def parse_deadline(text: str | None, now_ms: int) -> int | None:
     Raises:
         InputError: neither form, or not after ``now_ms``.
     """
+    from seabridge.hotline.entries import format_timestamp
+
     if text is None:
         return None
     match = _RELATIVE.fullmatch(text.strip())
@@ -135,10 +128,15 @@ def parse_deadline(text: str | None, now_ms: int) -> int | None:
 
 
 def _open_ledger(node: NodeConfig) -> Ledger:
+    from seabridge.node.runtime import open_ledger
+
     return open_ledger(node, CLOCK)
 
 
 def _phrasebook(node: NodeConfig) -> Phrasebook:
+    from seabridge.packs import load_pack
+    from seabridge.packs.phrasebook import load_phrasebook
+
     for name in node.packs:
         pack = load_pack(name)
         if "phrasebook" in pack.files:
@@ -166,6 +164,8 @@ def _message(
     marker: str | None,
 ) -> dict[str, object]:
     """The body of a message: rendered from a template, or free text with its English."""
+    from seabridge.hotline.entries import MARKERS
+
     if (template is None) == (text is None):
         raise InputError("give either --template ID (with --param NAME=VALUE) or --text TEXT")
     if template is not None:
@@ -193,6 +193,8 @@ def _message(
 
 def _peer_ref(ledger: Ledger, peer: str, seq: int) -> Ref:
     """A reference to entry ``seq`` of ``peer``'s log as mirrored here."""
+    from seabridge.hotline.entries import Entry, Ref
+
     origin = ledger.mirror_origin(peer)
     found = ledger.entries(origin, seq, seq + 1) if seq >= 0 else []
     if not found:
@@ -245,6 +247,8 @@ def send(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Sign and store a message for PEER at once (also when the peer is unreachable)."""
+    from seabridge.node import load_node
+
     with _errors():
         if kind not in SEND_KINDS:
             raise InputError(f"--kind {kind!r}: one of {', '.join(SEND_KINDS)}")
@@ -277,6 +281,8 @@ def reply(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Answer the peer's entry N with a message (a reply entry referring to it)."""
+    from seabridge.node import load_node
+
     with _errors():
         node = load_node(node_dir)
         node.peer(to)
@@ -306,6 +312,8 @@ def ack(
 
     Acknowledging the same entry again returns the stored ack.
     """
+    from seabridge.node import load_node
+
     with _errors():
         node = load_node(node_dir)
         node.peer(to)
@@ -329,6 +337,8 @@ def log(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Both directions of each channel, with each message's delivery state."""
+    from seabridge.node import load_node
+
     with _errors():
         node = load_node(node_dir)
         peers = [node.peer(peer).party] if peer is not None else [p.party for p in node.peers]
@@ -375,6 +385,8 @@ def _log_table(node: NodeConfig, rows: list[dict[str, Any]]) -> Table:
 
 def _trusted(node: NodeConfig) -> list[Verifier]:
     """The node's configured keys: its own (current and retired) and its peers' vkeys."""
+    from seabridge.hotline.keys import parse_vkey
+
     keys = [node.log_key(), node.cosigner_key(), *node.retired_keys("log")]
     keys += node.retired_keys("cosigner")
     trusted = [key.verifier for key in keys]
@@ -423,6 +435,11 @@ def verify(
 ) -> None:
     """Re-derive the record from its bytes and public keys. Exit 0 consistent, 1 tampering or
     equivocation (the first bad origin/seq is named), 2 usage or I/O error."""
+    from seabridge.hotline.evidence import load_evidence, parse_evidence
+    from seabridge.hotline.keys import parse_vkey
+    from seabridge.hotline.verify import verify_evidence
+    from seabridge.node import load_node
+
     if (node_dir is None) == (evidence is None) or (key and node_dir is not None):
         err.print(
             "error: give --node DIR, or --evidence FILE (with --key VKEY ... if you have the "
@@ -457,6 +474,9 @@ def export(
 ) -> None:
     """Write the evidence file: entries, checkpoints, cosignatures, public keys (never a
     private key)."""
+    from seabridge.hotline.evidence import dumps_evidence, write_evidence
+    from seabridge.node import load_node
+
     with _errors():
         node = load_node(node_dir)
         with _open_ledger(node) as ledger:
@@ -483,6 +503,10 @@ def prove(
 ) -> None:
     """Write a proof of one entry for a third party: the entry, its inclusion proof and a
     checkpoint cosigned by the receiver (check it with ledger verify-proof)."""
+    from seabridge.hotline.evidence import parse_evidence
+    from seabridge.hotline.proofs import build_proof_from_evidence
+    from seabridge.node import load_node
+
     with _errors():
         node = load_node(node_dir)
         with _open_ledger(node) as ledger:
@@ -524,6 +548,10 @@ def verify_proof_file(
 ) -> None:
     """Check a proof stand-alone (no node needed). Exit 0 valid, 1 it does not verify, 2 usage
     or I/O error."""
+    from seabridge.hotline.evidence import loads_json
+    from seabridge.hotline.keys import parse_vkey
+    from seabridge.hotline.proofs import verify_proof
+
     with _reading("proof file"):
         trusted = [parse_vkey(vkey) for vkey in key] or None
         try:
@@ -556,6 +584,9 @@ def rotate(
 ) -> None:
     """Replace a signing key (the old one is kept) and announce the new one in a key-rotation
     entry on every channel, signed by the old key."""
+    from seabridge.node import load_node
+    from seabridge.node.rotation import rotate_key
+
     with _errors():
         if role not in ("log", "cosigner"):
             raise InputError(f"--role {role!r}: log or cosigner")

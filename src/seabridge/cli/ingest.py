@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import (
@@ -22,13 +23,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from seabridge.ais.ingest import IngestOptions, ingest, plan_sources
-from seabridge.ais.ingest import Progress as ProgressCallback
-from seabridge.ais.quarantine import Quarantine
-from seabridge.ais.summary import IngestSummary
 from seabridge.cli._app import app, err, out, parse_time_ms, quarantine_path_for, user_errors
-from seabridge.config import Settings
-from seabridge.tracks import TrackStore
+
+if TYPE_CHECKING:  # imported inside the command: the track store pulls in DuckDB
+    from seabridge.ais.ingest import Progress as ProgressCallback
+    from seabridge.ais.summary import IngestSummary
 
 FORMAT_HELP = "Input format: auto (detect per file), nmea, dma-csv or noaa-csv."
 
@@ -102,6 +101,11 @@ def ingest_command(
     Bad lines never stop a run: each is counted by reason and written to the quarantine.
     Exit status 0 when the run finished, 2 for unusable arguments or unreadable input.
     """
+    from seabridge.ais.ingest import IngestOptions, ingest, plan_sources
+    from seabridge.ais.quarantine import Quarantine
+    from seabridge.config import Settings
+    from seabridge.tracks import TrackStore
+
     start_ms = parse_time_ms(start, "--start")
     quarantine_path = quarantine or quarantine_path_for(db)
     show_progress = not as_json and err.is_terminal

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -18,8 +18,9 @@ from rich.table import Table
 from seabridge.cli._app import app, out, user_errors
 from seabridge.clock import SystemClock
 from seabridge.errors import InputError
-from seabridge.node import NodeConfig, export_bundle, import_bundle, init_node, load_node
-from seabridge.node.bundle import read_bundle
+
+if TYPE_CHECKING:  # imported when a command runs (CLI start-up time)
+    from seabridge.node import NodeConfig
 
 __all__ = ["node_app", "peer_app"]
 
@@ -74,6 +75,8 @@ def init(
     ),
 ) -> None:
     """Create a node: node.toml, Ed25519 log and cosigner keys, TLS CA and certificate."""
+    from seabridge.node import init_node
+
     with user_errors():
         node = init_node(
             directory,
@@ -101,6 +104,8 @@ def export(
     ),
 ) -> None:
     """Write the public peer bundle: verifier keys, CA certificate, endpoints. No secrets."""
+    from seabridge.node import export_bundle, load_node
+
     with user_errors():
         bundle = export_bundle(load_node(directory), SystemClock())
         if str(out_file) == "-":
@@ -119,6 +124,8 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show the node's party, listeners, keys and peers."""
+    from seabridge.node import load_node
+
     with user_errors():
         node = load_node(directory)
         summary = _summary(node)
@@ -175,6 +182,9 @@ def add(
     ),
 ) -> None:
     """Add a peer node from its public bundle (pins its CA; check the pin with the peer)."""
+    from seabridge.node import import_bundle, load_node
+    from seabridge.node.bundle import read_bundle
+
     with user_errors():
         node = load_node(directory)
         bundle = read_bundle(bundle_file)
@@ -190,6 +200,8 @@ def list_peers(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the peers: party, name, endpoints and CA pin."""
+    from seabridge.node import load_node
+
     with user_errors():
         node = load_node(directory)
         peers = [_peer_summary(node, peer.party) for peer in node.peers]

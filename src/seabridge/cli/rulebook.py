@@ -8,16 +8,17 @@ invalid rulebook is bad input (exit 2) and the message names the file and the fi
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from seabridge import geo
 from seabridge.cli._app import app, out, user_errors
-from seabridge.detect import KINDS, Grade, Rulebook, RuleEntry, load_rulebook
-from seabridge.detect.model import metric_unit
-from seabridge.detect.rulebook import build_rules
-from seabridge.packs import Party, load_pack, load_parties
+
+if TYPE_CHECKING:  # imported inside the commands: detect pulls in numba and scipy
+    from seabridge import geo
+    from seabridge.detect import Grade, Rulebook, RuleEntry
+    from seabridge.packs import Party
 
 __all__ = ["load_pack_rulebook", "rulebook_app"]
 
@@ -41,6 +42,11 @@ def load_pack_rulebook(
     """The rulebook, validated against the pack's zones and parties, with those zones and
     parties (what an engine needs). ``build`` also runs each kind's own checks (an engine
     runs them anyway when it is built)."""
+    from seabridge import geo
+    from seabridge.detect import load_rulebook
+    from seabridge.detect.rulebook import build_rules
+    from seabridge.packs import load_pack, load_parties
+
     pack = load_pack(pack_name)
     zones = geo.load_zones(pack)
     parties = load_parties(pack)
@@ -51,6 +57,8 @@ def load_pack_rulebook(
 
 
 def _grade_text(grade: Grade) -> str:
+    from seabridge.detect.model import metric_unit
+
     parts = []
     for condition in grade.when:
         if condition.below is not None:
@@ -84,6 +92,8 @@ def _applies_text(entry: RuleEntry) -> str:
 
 
 def _rules_table(rulebook: Rulebook) -> Table:
+    from seabridge.detect import KINDS
+
     table = Table(title=f"{len(rulebook.rules)} rules", title_justify="left")
     for column in ("rule", "kind", "parameters", "applies to", "level"):
         table.add_column(column)

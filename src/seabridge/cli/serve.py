@@ -1,167 +1,23 @@
 """``seabridge serve``: run a node's federation listener (mutual TLS) and its hotline delivery.
 
-Thin: :mod:`seabridge.node.runtime` opens the ledger and delivers to the peers,
-:mod:`seabridge.node.incidents` runs the incidents beside it (a missed deadline escalates),
-:mod:`seabridge.web.federation` makes the peer-facing app, and this module runs both in one
-event loop: uvicorn on the federation listener with the node's mutual-TLS context (a client
-certificate from a pinned peer CA is required), the delivery loop as a task beside it.
-SIGINT and SIGTERM stop both: the listener finishes its requests, the delivery loop ends its
-step, the ledger is closed. Tests and the latency benchmark use the same
-:func:`federation_server` and :func:`serve_node`.
+Thin: :func:`seabridge.web.server.serve_node` runs the listener, the delivery loop and the
+incidents round; this command loads the node, checks its TLS files up front, sets up logging
+and runs it until SIGINT or SIGTERM. The node and web packages (uvicorn, FastAPI) are imported
+when the command runs, not when the CLI starts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
-import socket
-import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
-import uvicorn
 
 from seabridge.cli._app import app, out, user_errors
-from seabridge.clock import Clock, SystemClock
-from seabridge.hotline.ledger import Ledger
-from seabridge.node import NodeConfig, load_node, server_context
-from seabridge.node.directory import Address, parse_address
-from seabridge.node.runtime import Delivery, DeliveryOptions, open_ledger
-from seabridge.web import federation_app
+from seabridge.clock import SystemClock
 
-__all__ = ["federation_server", "serve", "serve_node"]
-
-log = logging.getLogger(__name__)
-_STOP_TIMEOUT_S = 3  # a delivery step or a request in flight gets this long to finish
-
-
-class FederationServer(uvicorn.Server):
-    """uvicorn's server, leaving signals to :func:`serve_node` (which also stops delivery)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def federation_server(
-    node: NodeConfig, ledger: Ledger, address: Address | None = None, *, log_level: str = "info"
-) -> FederationServer:
-    """The federation listener of ``node`` over ``ledger``: TLS 1.3, client certificates
-    required and checked against the peers' pinned CAs (:func:`seabridge.node.server_context`).
-    """
-    address = address or node.federation_listen
-    context = server_context(node)  # built now: a bad CA file fails before the port opens
-    config = uvicorn.Config(
-        federation_app(ledger),
-        host=address.host,
-        port=address.port,
-        ssl_context_factory=lambda _config, _default: context,
-        lifespan="off",
-        log_level=log_level,
-        access_log=False,
-        server_header=False,
-        # an idle peer connection never answers our TLS close_notify (asyncio would wait 30 s)
-        timeout_graceful_shutdown=_STOP_TIMEOUT_S,
-    )
-    return FederationServer(config)
-
-
-async def serve_node(
-    node: NodeConfig,
-    clock: Clock,
-    *,
-    address: Address | None = None,
-    stop: asyncio.Event | None = None,
-    sockets: list[socket.socket] | None = None,
-    options: DeliveryOptions | None = None,
-    on_ready: Callable[[Ledger, Delivery, FederationServer], None] | None = None,
-    on_receipt: Callable[[str, int], None] | None = None,
-    log_level: str = "info",
-) -> None:
-    """Serve ``node`` until ``stop`` is set, SIGINT or SIGTERM (from the main thread).
-
-    ``on_ready`` is called in the event loop once the listener accepts connections, with the
-    ledger and the delivery loop: an application in the same process sends through that
-    ledger and calls :meth:`~seabridge.node.runtime.Delivery.notify`. ``on_receipt`` is the
-    delivery loop's (see :class:`~seabridge.node.runtime.Delivery`).
-    """
-    from seabridge.node.incidents import ServedIncidents
-
-    stop = stop or asyncio.Event()
-    ledger = open_ledger(node, clock)
-    incidents: ServedIncidents | None = None
-    try:
-        # incidents: start-up round, deadline-missed -> one escalation, a periodic round
-        incidents = ServedIncidents(node, ledger, clock)
-        delivery = Delivery.for_node(
-            node,
-            ledger,
-            clock,
-            options=options,
-            on_alarm=_log_alarm,
-            on_deadline_missed=incidents.on_deadline_missed,
-            on_receipt=on_receipt,
-        )
-        server = federation_server(node, ledger, address, log_level=log_level)
-        loop = asyncio.get_running_loop()
-        signals = _install_signals(loop, stop)
-
-        runner = asyncio.create_task(delivery.run(stop))
-        rounds = asyncio.create_task(incidents.run(stop))
-
-        async def watch() -> None:
-            while not server.started and not server.should_exit:
-                await asyncio.sleep(0.05)
-            if server.started and on_ready is not None:
-                on_ready(ledger, delivery, server)
-            await stop.wait()
-            # Delivery first: our idle TLS connections to the peer close before the listener
-            # shuts down, so a peer stopping at the same time does not wait for them.
-            await _finish(runner)
-            await _finish(rounds)
-            await delivery.aclose()
-            server.should_exit = True
-
-        watcher = asyncio.create_task(watch())
-        try:
-            await server.serve(sockets)
-        finally:
-            stop.set()
-            await _finish(watcher)
-            await _finish(runner)
-            await _finish(rounds)
-            await delivery.aclose()
-            for sig in signals:
-                loop.remove_signal_handler(sig)
-    finally:
-        if incidents is not None:
-            incidents.close()
-        ledger.close()
-
-
-async def _finish(task: asyncio.Task[None]) -> None:
-    """Let ``task`` end within the stop timeout; cancel it after that."""
-    _, pending = await asyncio.wait([task], timeout=_STOP_TIMEOUT_S)
-    for late in pending:
-        late.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-
-
-def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> list[int]:
-    if threading.current_thread() is not threading.main_thread():
-        return []
-    installed: list[int] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-        installed.append(sig)
-    return installed
-
-
-def _log_alarm(peer: str, text: str) -> None:
-    log.warning("ALARM %s: %s", peer, text)
+__all__ = ["serve"]
 
 
 @app.command("serve")
@@ -177,6 +33,10 @@ def serve(
     ),
 ) -> None:
     """Run the federation listener (mutual TLS) and deliver hotline messages to the peers."""
+    from seabridge.node import load_node, server_context
+    from seabridge.node.directory import parse_address
+    from seabridge.web.server import serve_node
+
     with user_errors():
         node = load_node(directory)
         address = (

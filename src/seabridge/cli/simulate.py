@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -15,18 +15,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from seabridge.cli._app import app, err, user_errors
 from seabridge.clock import SystemClock
 from seabridge.errors import InputError
-from seabridge.sim import (
-    SimResult,
-    Simulation,
-    load_scenario,
-    parse_address,
-    parse_duration_s,
-    serve_tcp,
-    truth_line,
-    write_lines,
-)
-from seabridge.sim.engine import Progress as ProgressCallback
-from seabridge.sim.runner import ENCODERS
+
+if TYPE_CHECKING:  # imported inside the command: the simulator pulls in numpy, geo and pyais
+    from seabridge.sim import SimResult, Simulation
+    from seabridge.sim.engine import Progress as ProgressCallback
 
 SCENARIO_HELP = "A built-in scenario (ecs-mini, ecs-demo) or a scenario file (.yaml)."
 
@@ -68,6 +60,9 @@ def simulate_command(
     The same scenario, seed and duration give the same bytes. Exit status 2 for a scenario
     that cannot be used (the message names the file, line and field).
     """
+    from seabridge.sim import Simulation, load_scenario, write_lines
+    from seabridge.sim.runner import ENCODERS
+
     with user_errors():
         duration_s = _duration(duration)
         if encoder not in ENCODERS:
@@ -93,6 +88,8 @@ def simulate_command(
 
 
 def _duration(text: str | None) -> float | None:
+    from seabridge.sim import parse_duration_s
+
     if text is None:
         return None
     try:
@@ -120,6 +117,8 @@ def _output(out: str | None) -> Iterator[TextIO]:
 
 
 def _serve(transmissions: Iterator[object], address: str, speed: float) -> None:
+    from seabridge.sim import parse_address, serve_tcp
+
     def listening(bound: tuple[str, int]) -> None:
         err.print(f"serving NMEA on tcp://{bound[0]}:{bound[1]} (waiting for a client)")
 
@@ -137,6 +136,8 @@ def _serve(transmissions: Iterator[object], address: str, speed: float) -> None:
 
 
 def _write_truth(path: Path, result: SimResult) -> None:
+    from seabridge.sim import truth_line
+
     try:
         with path.open("w", encoding="utf-8", newline="\n") as stream:
             for row in result.situations:

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from seabridge.cli._app import app, err, out, parse_bbox, parse_time_ms, tracks_app, user_errors
 from seabridge.errors import InputError, StoreError
-from seabridge.tracks import OUTPUT_COLUMNS, TrackStore, write_table
 from seabridge.units import ms_to_iso
+
+if TYPE_CHECKING:  # imported when a command runs: the track store pulls in DuckDB
+    from seabridge.tracks import TrackStore
 
 DB_HELP = "Track store (DuckDB file)."
 
 
 def _open(db: Path) -> TrackStore:
+    from seabridge.tracks import TrackStore
+
     if not db.exists():
         raise StoreError(
             f"{db}: no track store here; create one with `seabridge ingest ... --db {db}`"
@@ -40,6 +45,8 @@ def query_command(
 ) -> None:
     """Positions, sorted by (mmsi, ts): mmsi, ts, lat, lon, sog_kn, cog_deg, heading_deg,
     nav_status, msg_type. Times are ISO 8601 UTC."""
+    from seabridge.tracks import OUTPUT_COLUMNS, write_table
+
     start_ms, end_ms = parse_time_ms(start, "--start"), parse_time_ms(end, "--end")
     box = parse_bbox(bbox)
     with user_errors():
@@ -81,6 +88,8 @@ def vessels_command(
     fmt: str = typer.Option("table", "--format", help="table, csv or jsonl."),
 ) -> None:
     """Vessels seen: mmsi, name, callsign, imo, ship_type, flag, last_seen."""
+    from seabridge.tracks import write_table
+
     with user_errors():
         if fmt not in ("table", "csv", "jsonl"):
             raise InputError(f"--format {fmt}: choose table, csv or jsonl")

@@ -14,16 +14,17 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
-from seabridge import geo
 from seabridge.cli._app import app, err, out, user_errors
 from seabridge.errors import InputError
-from seabridge.packs import Pack, load_pack
+
+if TYPE_CHECKING:  # imported when a command runs: geo pulls in shapely and pyproj
+    from seabridge import geo
+    from seabridge.packs import Pack
 
 __all__ = ["zones_app"]
 
@@ -40,6 +41,9 @@ FORMATS = ("geojson", "kml")
 
 
 def _load(pack_name: str) -> tuple[Pack, list[geo.Feature], geo.ZoneSet]:
+    from seabridge import geo
+    from seabridge.packs import load_pack
+
     pack = load_pack(pack_name)
     features = geo.load_features(pack)
     return pack, features, geo.load_zones(pack, features)
@@ -179,6 +183,10 @@ def check_command(
     Distances are geodesic (WGS-84) in nautical miles. For a negative latitude or
     longitude, put the options first and -- before the position:
     zones check --json -- -33.9 151.2"""
+    import numpy as np
+
+    from seabridge import geo
+
     with user_errors():
         if not -90.0 <= lat <= 90.0:
             raise InputError(f"LAT {lat}: a latitude is between -90 and 90 degrees")

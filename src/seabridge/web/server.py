@@ -1,0 +1,160 @@
+"""Serving a node: the federation listener (uvicorn, mutual TLS) and its hotline delivery.
+
+:func:`serve_node` runs both in one event loop: uvicorn on the federation listener with the
+node's mutual-TLS context (a client certificate from a pinned peer CA is required), the
+delivery loop (:mod:`seabridge.node.runtime`) and the incidents round
+(:mod:`seabridge.node.incidents`, a missed deadline escalates) as tasks beside it. SIGINT and
+SIGTERM stop all: the listener finishes its requests, the delivery loop ends its step, the
+ledger is closed. ``seabridge serve``, the tests and the latency benchmark use the same
+:func:`federation_server` and :func:`serve_node`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import uvicorn
+
+from seabridge.clock import Clock
+from seabridge.hotline.ledger import Ledger
+from seabridge.node import NodeConfig, server_context
+from seabridge.node.directory import Address
+from seabridge.node.runtime import Delivery, DeliveryOptions, open_ledger
+from seabridge.web.federation import federation_app
+
+__all__ = ["FederationServer", "federation_server", "serve_node"]
+
+log = logging.getLogger(__name__)
+_STOP_TIMEOUT_S = 3  # a delivery step or a request in flight gets this long to finish
+
+
+class FederationServer(uvicorn.Server):
+    """uvicorn's server, leaving signals to :func:`serve_node` (which also stops delivery)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def federation_server(
+    node: NodeConfig, ledger: Ledger, address: Address | None = None, *, log_level: str = "info"
+) -> FederationServer:
+    """The federation listener of ``node`` over ``ledger``: TLS 1.3, client certificates
+    required and checked against the peers' pinned CAs (:func:`seabridge.node.server_context`).
+    """
+    address = address or node.federation_listen
+    context = server_context(node)  # built now: a bad CA file fails before the port opens
+    config = uvicorn.Config(
+        federation_app(ledger),
+        host=address.host,
+        port=address.port,
+        ssl_context_factory=lambda _config, _default: context,
+        lifespan="off",
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+        # an idle peer connection never answers our TLS close_notify (asyncio would wait 30 s)
+        timeout_graceful_shutdown=_STOP_TIMEOUT_S,
+    )
+    return FederationServer(config)
+
+
+async def serve_node(
+    node: NodeConfig,
+    clock: Clock,
+    *,
+    address: Address | None = None,
+    stop: asyncio.Event | None = None,
+    sockets: list[socket.socket] | None = None,
+    options: DeliveryOptions | None = None,
+    on_ready: Callable[[Ledger, Delivery, FederationServer], None] | None = None,
+    on_receipt: Callable[[str, int], None] | None = None,
+    log_level: str = "info",
+) -> None:
+    """Serve ``node`` until ``stop`` is set, SIGINT or SIGTERM (from the main thread).
+
+    ``on_ready`` is called in the event loop once the listener accepts connections, with the
+    ledger and the delivery loop: an application in the same process sends through that
+    ledger and calls :meth:`~seabridge.node.runtime.Delivery.notify`. ``on_receipt`` is the
+    delivery loop's (see :class:`~seabridge.node.runtime.Delivery`).
+    """
+    from seabridge.node.incidents import ServedIncidents
+
+    stop = stop or asyncio.Event()
+    ledger = open_ledger(node, clock)
+    incidents: ServedIncidents | None = None
+    try:
+        # incidents: start-up round, deadline-missed -> one escalation, a periodic round
+        incidents = ServedIncidents(node, ledger, clock)
+        delivery = Delivery.for_node(
+            node,
+            ledger,
+            clock,
+            options=options,
+            on_alarm=_log_alarm,
+            on_deadline_missed=incidents.on_deadline_missed,
+            on_receipt=on_receipt,
+        )
+        server = federation_server(node, ledger, address, log_level=log_level)
+        loop = asyncio.get_running_loop()
+        signals = _install_signals(loop, stop)
+
+        runner = asyncio.create_task(delivery.run(stop))
+        rounds = asyncio.create_task(incidents.run(stop))
+
+        async def watch() -> None:
+            while not server.started and not server.should_exit:
+                await asyncio.sleep(0.05)
+            if server.started and on_ready is not None:
+                on_ready(ledger, delivery, server)
+            await stop.wait()
+            # Delivery first: our idle TLS connections to the peer close before the listener
+            # shuts down, so a peer stopping at the same time does not wait for them.
+            await _finish(runner)
+            await _finish(rounds)
+            await delivery.aclose()
+            server.should_exit = True
+
+        watcher = asyncio.create_task(watch())
+        try:
+            await server.serve(sockets)
+        finally:
+            stop.set()
+            await _finish(watcher)
+            await _finish(runner)
+            await _finish(rounds)
+            await delivery.aclose()
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+    finally:
+        if incidents is not None:
+            incidents.close()
+        ledger.close()
+
+
+async def _finish(task: asyncio.Task[None]) -> None:
+    """Let ``task`` end within the stop timeout; cancel it after that."""
+    _, pending = await asyncio.wait([task], timeout=_STOP_TIMEOUT_S)
+    for late in pending:
+        late.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> list[int]:
+    if threading.current_thread() is not threading.main_thread():
+        return []
+    installed: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+        installed.append(sig)
+    return installed
+
+
+def _log_alarm(peer: str, text: str) -> None:
+    log.warning("ALARM %s: %s", peer, text)
