@@ -4,16 +4,20 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP  := $(VENV)/.setup-stamp
+NPM_STAMP := node_modules/.setup-stamp
+CONSOLE_VENDOR := src/seabridge/web/console/vendor
+# Without npm, setup still builds the Python side and says the console is incomplete.
+CONSOLE_STAMP := $(if $(shell command -v npm 2>/dev/null),$(CONSOLE_VENDOR)/.stamp,console-no-npm)
 DEMO_OUT ?= demo-out
 BENCH ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint format bench docs clean soak fuzz
+.PHONY: help setup demo test lint format bench docs clean soak fuzz console-no-npm
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-setup: $(STAMP)  ## create .venv and install the locked dependencies (quick when nothing changed)
+setup: $(STAMP) $(CONSOLE_STAMP)  ## create .venv, install the locked Python and console (npm) dependencies (quick when nothing changed)
 
 # Re-run only when the lock or the project metadata changed.
 $(STAMP): requirements.lock pyproject.toml
@@ -22,6 +26,19 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
+
+# The console's browser packages: `npm ci` only when the lock changed, then copy the files the
+# page loads (maplibre-gl, Natural Earth land, CJK fonts, licences) into its vendor dir.
+$(NPM_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CONSOLE_VENDOR)/.stamp: $(NPM_STAMP) scripts/vendor_console.mjs
+	node scripts/vendor_console.mjs $(CONSOLE_VENDOR)
+	@touch $@
+
+console-no-npm:
+	@echo "make setup: npm not found; the console's vendor files are missing (install Node.js 20+)" >&2
 
 demo: setup  ## run the main pipeline on built-in East China Sea data and print the summary
 	$(BIN)/seabridge demo --out $(DEMO_OUT)
@@ -52,4 +69,4 @@ docs: setup  ## regenerate the generated pages in docs/ (CLI reference, settings
 	$(BIN)/python -m seabridge.cli._docs docs
 
 clean:  ## remove the virtual environment and caches
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(DEMO_OUT)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(DEMO_OUT) node_modules $(CONSOLE_VENDOR)
