@@ -129,6 +129,109 @@ SETTINGS: tuple[Setting, ...] = (
         "An open event is re-emitted (status update) when its level rises or its key metric "
         "moves by at least this fraction of its last reported value.",
     ),
+    Setting(
+        "console.session_idle_min",
+        "min",
+        30.0,
+        1.0,
+        1440.0,
+        "A console session ends after this long without a request; the operator logs in again.",
+    ),
+    Setting(
+        "console.session_max_h",
+        "h",
+        12.0,
+        0.25,
+        168.0,
+        "A console session ends this long after login, however active (one shift).",
+    ),
+    Setting(
+        "console.login_max_failures",
+        "failures",
+        5.0,
+        1.0,
+        100.0,
+        "Failed logins allowed per user name within the login window; more are refused "
+        "with HTTP 429 until the oldest failure leaves the window.",
+    ),
+    Setting(
+        "console.login_max_failures_client",
+        "failures",
+        20.0,
+        1.0,
+        1000.0,
+        "Failed logins allowed per client address (any user names) within the login window.",
+    ),
+    Setting(
+        "console.login_window_min",
+        "min",
+        15.0,
+        1.0,
+        1440.0,
+        "The window over which failed logins are counted.",
+    ),
+    Setting(
+        "node.step_s",
+        "s",
+        0.25,
+        0.01,
+        10.0,
+        "A serving node polls its sources and runs one pipeline step (ingest, detect, "
+        "incidents) this often.",
+    ),
+    Setting(
+        "node.step_lines",
+        "lines",
+        50000.0,
+        100.0,
+        1000000.0,
+        "The most input lines one pipeline step takes from each source; the rest wait for "
+        "the next step.",
+    ),
+    Setting(
+        "node.rebuild_window_min",
+        "min",
+        30.0,
+        0.0,
+        1440.0,
+        "On restart the live detection engine is rebuilt from this much of the newest "
+        "stored tracks (its events are not emitted again).",
+    ),
+    Setting(
+        "node.events_recent",
+        "events",
+        10000.0,
+        100.0,
+        1000000.0,
+        "How many of the newest events a serving node keeps in memory for queries (all are "
+        "kept in events.jsonl).",
+    ),
+    Setting(
+        "feed.quarantine_rate_max",
+        "ratio",
+        0.2,
+        0.0,
+        1.0,
+        "A source whose share of quarantined lines over one check window exceeds this "
+        "raises a data_quality (feed health) event; it closes when the share falls back.",
+    ),
+    Setting(
+        "feed.quarantine_min_lines",
+        "lines",
+        100.0,
+        1.0,
+        1000000.0,
+        "A window with fewer lines than this from a source is not judged for its "
+        "quarantine rate.",
+    ),
+    Setting(
+        "feed.window_s",
+        "s",
+        60.0,
+        1.0,
+        3600.0,
+        "The window (node clock) over which a source's quarantine rate is measured.",
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

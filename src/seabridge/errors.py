@@ -15,6 +15,9 @@ wrong, where, and what to do.
     │   └── StoreLockedError   another process holds the DuckDB file
     ├── PackError              a data pack is missing a file or has an invalid field
     ├── IncidentError          an incident cannot take that step (illegal transition, unknown id)
+    ├── AuthError              a console user, session or token refuses the operation
+    │   ├── LoginError         wrong user name or password, or a disabled user (HTTP 401)
+    │   └── RateLimitedError   too many failed logins; retry after ``retry_after_s`` (HTTP 429)
     └── LedgerError            the hotline's joint record refuses or cannot use something
         ├── MalformedError     an entry, note, proof or evidence file does not parse
         ├── VerificationError  a signature, proof or root does not verify
@@ -33,6 +36,7 @@ used at all (a missing file, an unknown format, an unreachable address given onc
 from __future__ import annotations
 
 __all__ = [
+    "AuthError",
     "ConfigError",
     "ConflictError",
     "DeliveryError",
@@ -41,8 +45,10 @@ __all__ = [
     "IncidentError",
     "InputError",
     "LedgerError",
+    "LoginError",
     "MalformedError",
     "PackError",
+    "RateLimitedError",
     "SeabridgeError",
     "SignatureError",
     "SourceError",
@@ -87,6 +93,27 @@ class PackError(SeabridgeError):
 
 class IncidentError(SeabridgeError):
     """An incident cannot take the step asked (an illegal transition, an unknown incident)."""
+
+
+class AuthError(SeabridgeError):
+    """The console's users refuse an operation (a disabled user, the last enabled admin
+    that would be lost) or their tables cannot be used. Unknown users and unacceptable names
+    or passwords are :class:`InputError`."""
+
+
+class LoginError(AuthError):
+    """Wrong user name or password, or a disabled user: one message for all (HTTP 401)."""
+
+
+class RateLimitedError(AuthError):
+    """Too many failed logins for a user or a client address (HTTP 429).
+
+    ``retry_after_s`` is when the oldest counted failure leaves the window.
+    """
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class LedgerError(SeabridgeError):
