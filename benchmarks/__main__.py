@@ -8,6 +8,7 @@ from benchmarks import (
     close_quarters,
     detect_replay,
     hotline_latency,
+    hotline_restart,
     ingest_aishub,
     sim_throughput,
     zones_containment,
@@ -20,6 +21,7 @@ BENCHMARKS = {
     "detect": detect_replay.main,
     "sim": sim_throughput.main,
     "hotline": hotline_latency.main,
+    "hotline_restart": hotline_restart.main,
 }
 
 
