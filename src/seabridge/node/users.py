@@ -432,7 +432,7 @@ class UserStore:
     def _check_limits(self, name: str, client: str, now: int) -> None:
         since = now - self._window_ms
         with self._tx() as conn:
-            conn.execute("DELETE FROM login_attempts WHERE ts_ms < ?", (since,))
+            conn.execute("DELETE FROM login_attempts WHERE ts_ms <= ?", (since,))
             limits = [("user", name, self._max_user, f"user {name!r}")]
             if client:
                 limits.append(("client", client, self._max_client, f"address {client}"))
@@ -440,7 +440,7 @@ class UserStore:
                 times = [
                     row[0]
                     for row in conn.execute(
-                        f"SELECT ts_ms FROM login_attempts WHERE {column} = ? AND ts_ms >= ? "
+                        f"SELECT ts_ms FROM login_attempts WHERE {column} = ? AND ts_ms > ? "
                         "ORDER BY ts_ms",
                         (value, since),
                     )
