@@ -221,8 +221,7 @@ SETTINGS: tuple[Setting, ...] = (
         100.0,
         1.0,
         1000000.0,
-        "A window with fewer lines than this from a source is not judged for its "
-        "quarantine rate.",
+        "A window with fewer lines than this from a source is not judged for its quarantine rate.",
     ),
     Setting(
         "feed.window_s",

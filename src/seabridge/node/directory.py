@@ -39,6 +39,13 @@ Layout (``DESIGN.md``, "The node directory")::
     ca_pin = "<base64 SHA-256 of the CA's SubjectPublicKeyInfo>"
     added = "2026-05-01T00:10:00Z"
 
+    [[source]]                          # AIS sources `seabridge serve` reads (optional)
+    url = "tcp://127.0.0.1:10110"       # a path (file or directory), tcp:// or udp://
+    silent_after = 600                  # seconds of silence before a feed-health event
+    [[source]]
+    simulator = "ecs-mini"              # or a built-in scenario, paced at `speed`
+    speed = 60                          # (format: seabridge.node.sources)
+
     [settings]                          # optional overrides of docs/settings.md
 
 This module creates and reads the directory and validates ``node.toml``: every problem is a
@@ -64,6 +71,7 @@ from seabridge.errors import ConfigError, LedgerError, PackError, UnknownPeerErr
 from seabridge.hotline.keys import KEY_TYPE_COSIGNATURE, KEY_TYPE_NOTE, SigningKey, parse_vkey
 from seabridge.node import tls
 from seabridge.node._files import replace_file, write_toml
+from seabridge.node.sources import SourceConfig, parse_source
 from seabridge.packs import SLUG_PATTERN, Fields, Where, load_pack
 from seabridge.units import ms_to_iso
 
@@ -282,6 +290,8 @@ class NodeConfig:
     packs: tuple[str, ...]
     peers: tuple[PeerConfig, ...] = ()
     settings: Settings = field(default_factory=Settings, compare=False)
+    sources: tuple[SourceConfig, ...] = ()
+    """The ``[[source]]`` tables: what ``seabridge serve`` ingests."""
 
     def peer(self, party: str) -> PeerConfig:
         """The peer of ``party``.
@@ -520,6 +530,12 @@ def load_node(directory: Path) -> NodeConfig:
         seen = [peer.party for peer in peers]
         if len(set(seen)) != len(seen):
             raise top.at("peer").error("a party is listed twice; one [[peer]] per party")
+        sources = tuple(
+            parse_source(t) for t in (top.tables("source") if top.has("source") else [])
+        )
+        names = [source.name for source in sources]
+        if len(set(names)) != len(names):
+            raise top.at("source").error("two sources have the same name; give each a name")
         top.raw("settings", {})
         top.finish()
     try:
@@ -537,6 +553,7 @@ def load_node(directory: Path) -> NodeConfig:
         packs=packs,
         peers=peers,
         settings=load_settings(paths.toml),
+        sources=sources,
     )
 
 

@@ -1,0 +1,351 @@
+"""The running node: one object that owns everything a served node directory holds open.
+
+:meth:`Node.open` loads ``node.toml`` and opens the ledger (``state.sqlite``), the track store
+(``tracks.duckdb``, which only this process may then open), the incidents, the event log
+(``events.jsonl``), the hub, the metrics and the live pipeline over the configured sources.
+:meth:`Node.start` runs, as asyncio tasks, the pipeline (one step every ``node.step_s``, in a
+worker thread), the incidents round (every second) and the hotline delivery loop to the
+peers; :meth:`Node.stop` stops them, stores what the decoders hold, saves the cursors and
+closes every file (idempotent). Tests drive the pipeline with :meth:`Node.step` instead.
+
+The listeners (federation, console) are the web layer's: ``seabridge serve`` builds a Node
+and hands it to them. This module never imports the web layer or the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seabridge.clock import Clock
+from seabridge.detect import Engine
+from seabridge.detect.rulebook import Rulebook, load_rulebook
+from seabridge.errors import PackError
+from seabridge.geo import Feature, ZoneSet, all_names, load_features, load_zones
+from seabridge.hotline.entries import Entry
+from seabridge.hotline.ledger import Ledger
+from seabridge.node.directory import NodeConfig, load_node
+from seabridge.node.eventlog import EventLog
+from seabridge.node.feedhealth import FeedHealth
+from seabridge.node.hub import Hub
+from seabridge.node.incidents import IncidentsService
+from seabridge.node.metrics import Metrics
+from seabridge.node.pipeline import CURSORS_FILE, Parts, Pipeline, StepResult, read_cursors
+from seabridge.node.runtime import Delivery, DeliveryOptions, open_ledger
+from seabridge.node.sources import SourceConfig, open_source
+from seabridge.node.trackview import TrackView
+from seabridge.packs import Pack, Party, load_pack, load_parties
+from seabridge.tracks import TrackStore
+
+if TYPE_CHECKING:
+    from seabridge.node.users import UserStore
+
+__all__ = ["Node"]
+
+log = logging.getLogger(__name__)
+_ROUND_S = 1.0
+_LANGS = ("en", "ja", "zh")
+
+
+class Node:
+    """A node directory opened for serving; see the module docstring. Use :meth:`open`."""
+
+    users: Any = None
+    """The console's :class:`~seabridge.node.users.UserStore` (opened by :meth:`open`)."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        clock: Clock,
+        pack: Pack,
+        ledger: Ledger,
+        store: TrackStore,
+        *,
+        sources: Sequence[SourceConfig],
+        replay_speed: float | None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.pack = pack
+        self.ledger = ledger
+        self.store = store
+        settings = config.settings
+        self.parties: tuple[Party, ...] = tuple(load_parties(pack))
+        self.zones: ZoneSet = load_zones(pack)
+        self.features: list[Feature] = load_features(pack)
+        self.rulebook: Rulebook = load_rulebook(
+            None, pack, zone_ids=self.zones.ids, parties=self.parties
+        )
+        self.tracks = TrackView(store, self.parties)
+        self.events = EventLog(
+            config.dir.root / "events.jsonl", recent=int(settings["node.events_recent"])
+        )
+        self.hub = Hub(clock)
+        self.metrics = Metrics()
+        self.incidents: IncidentsService | None = _incidents(config, ledger, clock, self.tracks)
+        self.engine = Engine(self.rulebook, self.zones, self.parties, settings=settings)
+        parts = Parts(
+            root=config.dir.root,
+            clock=clock,
+            settings=settings,
+            store=store,
+            engine=self.engine,
+            eventlog=self.events,
+            hub=self.hub,
+            metrics=self.metrics,
+            ledger=ledger,
+            incidents=self.incidents,
+            feed_health=FeedHealth(self.rulebook.ref, settings, _centre(self.zones)),
+        )
+        cursors = read_cursors(config.dir.root / CURSORS_FILE)
+        readers = [
+            open_source(
+                source,
+                config.dir.root,
+                clock,
+                cursors.get(source.name, {}),
+                replay_speed=replay_speed,
+                reconnect_max_s=settings["ingest.reconnect_max_s"],
+            )
+            for source in sources
+        ]
+        self.pipeline = Pipeline(parts, readers)
+        self.delivery: Delivery | None = None
+        self._work = threading.Lock()  # one pipeline step or incidents round at a time
+        self._begun = False
+        self._closed = False
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @classmethod
+    def open(
+        cls,
+        directory: Path,
+        clock: Clock,
+        *,
+        sources: Sequence[SourceConfig] | None = None,
+        replay_speed: float | None = None,
+    ) -> Node:
+        """Open the node in ``directory`` (``sources`` replace node.toml's ``[[source]]``;
+        ``replay_speed`` replaces every simulator's speed).
+
+        Raises:
+            ConfigError: node.toml is invalid. StoreLockedError: another process serves or
+            reads the track store. LedgerError: the keys or the record cannot be used.
+            PackError: the pack has no rulebook or an invalid file.
+        """
+        config = load_node(directory)
+        if not config.packs:
+            raise PackError(f"{config.dir.toml}: no pack in use; a serving node needs one")
+        pack = load_pack(config.packs[0])
+        ledger = open_ledger(config, clock)
+        try:
+            store = TrackStore.open(config.dir.tracks)
+        except BaseException:
+            ledger.close()
+            raise
+        try:
+            node = cls(
+                config,
+                clock,
+                pack,
+                ledger,
+                store,
+                sources=config.sources if sources is None else sources,
+                replay_speed=replay_speed,
+            )
+        except BaseException:
+            store.close()
+            ledger.close()
+            raise
+        node.users = _open_users(config, clock)
+        return node
+
+    # --- driving -------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Rebuild the engine, start the sources and the incidents (once); :meth:`start`
+        and :meth:`step` call it."""
+        if self._begun:
+            return
+        self._begun = True
+        self.pipeline.start()
+        if self.incidents is not None:
+            self.pipeline.publish_changes(self.incidents.start())
+
+    def step(self) -> StepResult:
+        """One pipeline step now (tests and :meth:`start`'s loop)."""
+        with self._work:
+            self.begin()
+            result = self.pipeline.step()
+        if result.changes and self.delivery is not None:
+            self.delivery.notify()
+        return result
+
+    def incidents_round(self) -> None:
+        """Consume the peers' messages, send what is pending, publish the changes."""
+        if self.incidents is None:
+            return
+        with self._work:
+            self.pipeline.publish_changes(self.incidents.check())
+
+    def on_deadline_missed(self, entries: Sequence[Entry]) -> None:
+        """The delivery loop's callback: escalate once per ``deadline-missed`` entry."""
+        if self.incidents is None:
+            return
+        with self._work:
+            self.pipeline.publish_changes(self.incidents.deadline_missed(entries))
+
+    async def start(
+        self,
+        *,
+        options: DeliveryOptions | None = None,
+        wait: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        """Run the pipeline, the incidents round and hotline delivery as tasks until
+        :meth:`stop`. ``wait`` replaces the pauses between steps (tests)."""
+        if self._tasks or self._closed:
+            return
+        await asyncio.to_thread(self._begin_locked)
+        self.delivery = Delivery.for_node(
+            self.config,
+            self.ledger,
+            self.clock,
+            options=options,
+            on_alarm=lambda peer, text: log.warning("ALARM %s: %s", peer, text),
+            on_deadline_missed=self.on_deadline_missed,
+            on_receipt=self.pipeline.on_receipt,
+        )
+        step_s = self.config.settings["node.step_s"]
+        self._tasks = [
+            asyncio.create_task(self._loop(self.step, step_s, wait), name="pipeline"),
+            asyncio.create_task(self._loop(self.incidents_round, _ROUND_S, wait), name="rounds"),
+            asyncio.create_task(self.delivery.run(self._stop), name="delivery"),
+        ]
+
+    def _begin_locked(self) -> None:
+        with self._work:
+            self.begin()
+
+    async def _loop(
+        self,
+        work: Callable[[], object],
+        every_s: float,
+        wait: Callable[[float], Awaitable[None]] | None,
+    ) -> None:
+        while not self._stop.is_set():
+            try:
+                await asyncio.to_thread(work)
+            except Exception:  # the loop must outlive any one bad step
+                log.exception("node %s failed", work.__name__)
+            if wait is not None:
+                await wait(every_s)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), every_s)
+
+    async def stop(self) -> None:
+        """Stop the tasks, flush what the pipeline holds, close every file (idempotent)."""
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self.delivery is not None:
+            await self.delivery.aclose()
+            self.delivery = None
+        await asyncio.to_thread(self.close)
+
+    def close(self) -> None:
+        """Stop the sources, store what the decoders hold, close every file (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._work:
+            try:
+                if self._begun:
+                    self.pipeline.stop()
+            finally:
+                self.events.close()
+                if self.incidents is not None:
+                    self.incidents.close()
+                closer = getattr(self.users, "close", None)
+                if callable(closer):
+                    closer()
+                self.store.close()
+                self.ledger.close()
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def zones_geojson(self, lang: str) -> dict[str, Any]:
+        """The pack's zones and features as one FeatureCollection: every feature with all
+        its names and ``name`` in ``lang`` (English when it has none); zones carry who
+        declares them and their kind. Geometry, never a claim of sovereignty."""
+        collection = self.zones.to_geojson()
+        out: list[dict[str, Any]] = []
+        for item in collection["features"]:
+            props = dict(item["properties"])
+            names = dict(props["names"])
+            props.update(
+                layer="zone", name=names.get(lang, names["en"]), all_names=all_names(names)
+            )
+            out.append({**item, "properties": props})
+        for feature in self.features:
+            names = dict(feature.names)
+            props = {
+                "layer": "feature",
+                "id": feature.id,
+                "kind": feature.kind,
+                "names": names,
+                "name": names.get(lang, names["en"]),
+                "all_names": feature.all_names(),
+                "source": feature.source,
+                "verified": feature.verified,
+                "note": feature.note,
+            }
+            point = {"type": "Point", "coordinates": [feature.lon, feature.lat]}
+            out.append({"type": "Feature", "properties": props, "geometry": point})
+        return {"type": "FeatureCollection", "languages": list(_LANGS), "features": out}
+
+    def status(self) -> dict[str, Any]:
+        """What the node is: party, rulebook, sources, track stats, delivery alarms."""
+        return {
+            "party": self.config.party,
+            "name": self.config.name,
+            "rulebook": self.rulebook.ref.as_json(),
+            "sources": [s.name for s in self.pipeline.sources],
+            "tracks": self.tracks.stats(),
+            "alarms": self.delivery.alarms() if self.delivery is not None else {},
+        }
+
+
+def _incidents(
+    config: NodeConfig, ledger: Ledger, clock: Clock, tracks: TrackView
+) -> IncidentsService | None:
+    try:
+        return IncidentsService(config, ledger, clock, statics=tracks.vessel)
+    except PackError as exc:
+        log.warning("incidents are off: %s", exc)
+        return None
+
+
+def _centre(zones: ZoneSet) -> tuple[float, float]:
+    """The middle of the zones' bounds (where feed-health events are placed)."""
+    if not len(zones):
+        return 0.0, 0.0
+    bounds = [zone.geometry.bounds for zone in zones]
+    west, south = min(b[0] for b in bounds), min(b[1] for b in bounds)
+    east, north = max(b[2] for b in bounds), max(b[3] for b in bounds)
+    return (south + north) / 2, (west + east) / 2
+
+
+def _open_users(config: NodeConfig, clock: Clock) -> UserStore:
+    """The console's user store (users tables in ``state.sqlite``)."""
+    from seabridge.node.users import UserStore  # argon2: loaded only for a serving node
+
+    return UserStore(config.dir.state, clock, config.settings)
