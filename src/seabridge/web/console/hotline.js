@@ -4,6 +4,7 @@
 import { api, post } from "./api.js";
 import { $, clear, h } from "./dom.js";
 import { currentLang, t, timeEl } from "./i18n.js";
+import { partyName } from "./incidents.js";
 
 const DEADLINE_CHOICES_MIN = [0, 15, 30, 60, 120];
 
@@ -66,7 +67,7 @@ export function createHotline(root, ctx) {
           h(
             "div",
             { class: "msg-head" },
-            h("span", { class: "direction" }, t(outgoing ? "hotline.sent_to_peer" : "hotline.from_peer", { party: m.origin })),
+            h("span", { class: "direction" }, t(outgoing ? "hotline.sent_to_peer" : "hotline.from_peer", { party: partyName(m.origin) })),
             h("span", { class: "muted" }, ` · ${m.kind} · #${m.seq}`),
             timeEl(m.created),
           ),
@@ -157,7 +158,7 @@ export function createHotline(root, ctx) {
       h(
         "form",
         { class: "compose card", onsubmit: send },
-        h("h3", {}, t("compose.title", { peer: ctx.peer() ?? "—" })),
+        h("h3", {}, t("compose.title", { peer: partyName(ctx.peer()) })),
         h("label", { for: "hl-template" }, t("compose.template")),
         select,
         params,

@@ -24,6 +24,9 @@ const DELIVERY_KEYS = {
   missed: "deadline.missed",
 };
 
+/** A party's name in the UI language when it is one we know, else its id. */
+export const partyName = (id) => (PARTY_KEYS[id] ? t(PARTY_KEYS[id]) : String(id ?? "—"));
+
 export const statusText = (s) => (STATUS_KEYS[s] ? t(STATUS_KEYS[s]) : s);
 export const levelBadge = (level) =>
   h(
@@ -127,7 +130,8 @@ export function createIncidents(root, ctx) {
     clear(detail);
     const rb = inc.rulebook ?? {};
     const peer = (inc.peers ?? [])[0] ?? ctx.peer?.();
-    detail.append(
+    // h() skips null children; Element.append would print them.
+    detail.append(h("div", { class: "incident-body" },
       h(
         "div",
         { class: "panel-head" },
@@ -250,7 +254,7 @@ export function createIncidents(root, ctx) {
             )
           : h("p", { class: "muted" }, t("incident.no_messages")),
       ),
-    );
+    ));
     $("#incident-title", detail)?.focus();
   }
 
@@ -376,7 +380,7 @@ export function createIncidents(root, ctx) {
     const form = h(
       "form",
       { class: "compose", onsubmit: send },
-      h("h4", {}, t("compose.title", { peer })),
+      h("h4", {}, t("compose.title", { peer: partyName(peer) })),
       h("label", { for: select.id }, t("compose.template")),
       select,
       params,
