@@ -18,6 +18,7 @@ from seabridge.cli import (  # noqa: F401  (registers the commands)
     serve,
     simulate,
     tracks,
+    users,
     zones,
 )
 from seabridge.cli._app import app, tracks_app
