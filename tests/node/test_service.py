@@ -63,9 +63,12 @@ def test_hub_subscription_is_an_async_iterator_fed_from_threads() -> None:
 
     async def main() -> list[int]:
         sub = hub.subscribe({"incidents"})
-        publisher = asyncio.create_task(
-            asyncio.to_thread(lambda: [hub.publish("incidents", {"n": n}) for n in range(3)])
-        )
+
+        def publish() -> None:
+            for n in range(3):
+                hub.publish("incidents", {"n": n})
+
+        publisher = asyncio.create_task(asyncio.to_thread(publish))
         got = []
         async for message in sub:
             got.append(message["data"]["n"])
