@@ -204,9 +204,35 @@ def test_unknown_peer_and_missing_node_exit_2(pair: Pair, tmp_path: Path) -> Non
     err = run(
         "hotline", "send", "--node", str(pair.dir("jcg")), "--to", "xcg", "--text", "x", code=2
     )
-    assert "no peer 'xcg'" in err
+    assert "peer 'xcg' is neither configured nor a party of this node's pack" in err
     run("hotline", "log", "--node", str(pair.dir("jcg")), "--peer", "xcg", code=2)
     run("hotline", "log", "--node", str(tmp_path / "nowhere"), code=2)
+
+
+def test_send_before_peer_add_is_signed_at_once_and_delivered_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = ManualClock(T0_MS)
+    monkeypatch.setattr(hotline_cli, "CLOCK", clock)
+    jcg = init_node(tmp_path / "jcg", "jcg", "JCG", "127.0.0.1:18443", "127.0.0.1:18444", clock)
+    node = str(tmp_path / "jcg")
+    text = run("hotline", "send", "--node", node, "--to", "ccg", "--text", "Vessel sighted")
+    assert "stored notification seq 0" in text and "ccg is not configured yet" in text
+    (row,) = json.loads(run("hotline", "log", "--node", node, "--json"))
+    assert (row["origin"], row["receipted"]) == (OWN, False)
+    err = run("hotline", "send", "--node", node, "--to", "xcg", "--text", "x", code=2)
+    assert "channels: ccg" in err
+    err = run("hotline", "ack", "--node", node, "--to", "ccg", "--seq", "0", code=2)
+    assert "no peer 'ccg'" in err
+
+    ccg = init_node(tmp_path / "ccg", "ccg", "CCG", "127.0.0.1:19443", "127.0.0.1:19444", clock)
+    import_bundle(jcg, export_bundle(ccg, clock), clock)
+    import_bundle(ccg, export_bundle(jcg, clock), clock)
+    Pair(tmp_path, clock).deliver("jcg")
+    (row,) = json.loads(run("hotline", "log", "--node", node, "--json"))
+    assert row["receipted"] is True
+    (row,) = json.loads(run("hotline", "log", "--node", str(tmp_path / "ccg"), "--json"))
+    assert (row["origin"], row["text"]) == (OWN, "Vessel sighted")
 
 
 # --- both directions, receipts and acks ---------------------------------------------------

@@ -223,15 +223,27 @@ def test_the_node_can_come_from_the_environment(
     assert run_json("incidents", "list") == []
 
 
-def test_a_node_with_no_peer_keeps_notifications_pending(
+def test_a_node_with_no_peer_signs_notifications_and_delivers_them_after_peer_add(
     clock: ManualClock, tmp_path: Path
 ) -> None:
-    _init(tmp_path, "jcg", clock)
+    jcg = _init(tmp_path, "jcg", clock)
     path = events_file(tmp_path / "events.jsonl", [event("ev-1")])
     summary = run_json("incidents", "from-events", "--node", str(tmp_path / "jcg"), path)
-    assert (summary["changes"]["opened"], summary["sent"], summary["pending"]) == (1, 0, 1)
+    assert (summary["changes"]["opened"], summary["sent"], summary["pending"]) == (1, 1, 0)
     (incident,) = run_json("incidents", "list", "--node", str(tmp_path / "jcg"))
     assert incident["status"] == "notified"
+    pair = Pair(tmp_path, clock)
+    with pair.ledger("jcg") as ledger:  # signed in the own log, waiting for the peer's keys
+        assert ledger.size("jcg/hotline/ccg") == 1 and ledger.peers == {}
+
+    ccg = _init(tmp_path, "ccg", clock)
+    import_bundle(jcg, export_bundle(ccg, clock), clock)
+    import_bundle(ccg, export_bundle(jcg, clock), clock)
+    pair.deliver("jcg")
+    (reported,) = run_json("incidents", "list", "--node", pair.dir("ccg"))
+    assert (
+        reported["origin"] == "jcg" and reported["correlation_key"] == incident["correlation_key"]
+    )
 
 
 # --- agreements --------------------------------------------------------------------------

@@ -17,10 +17,11 @@ from node_builders import fixed_clock, make_node, make_pair
 
 from seabridge.clock import ManualClock
 from seabridge.detect.model import Event, RulebookRef
+from seabridge.errors import UnknownPeerError
 from seabridge.hotline.entries import Entry, parse_timestamp
 from seabridge.hotline.ledger import Ledger
 from seabridge.incidents import Change
-from seabridge.node import NodeConfig, export_bundle, import_bundle, load_node
+from seabridge.node import NodeConfig, export_bundle, import_bundle
 from seabridge.node.events import event_from_json
 from seabridge.node.incidents import IncidentsService, ServedIncidents
 from seabridge.node.runtime import open_ledger
@@ -271,27 +272,40 @@ def test_a_mismatching_rulebook_hash_is_refused_and_incidents_carry_the_warning(
 # --- no peer yet, events JSONL --------------------------------------------------------------
 
 
-def test_a_node_with_no_peer_keeps_its_notification_pending_until_a_peer_is_added(
+def test_a_node_with_no_peer_signs_its_notification_and_delivers_it_after_peer_add(
     tmp_path: Path,
 ) -> None:
     clock = fixed_clock()
     jcg = make_node(tmp_path, "jcg", clock)
     with open_ledger(jcg, clock) as ledger, IncidentsService(jcg, ledger, clock) as service:
         service.start()
+        assert (ledger.channels, ledger.peers) == (("ccg",), {})
         rulebook = service.rulebooks[0]
         event = Event(
             "ev-1", "close-quarters", "close_quarters", rulebook.ref, 2, "open",
             (JCG_SHIP, CCG_SHIP), clock.now_ms(), None, 25.7, 123.4, None, {"cpa_m": 200.0},
         )  # fmt: skip
         changes = service.apply_events([event])
-        assert kinds(changes) == ["opened", "notified", "send_failed"]
-        assert "ccg" in str(changes[-1].detail["error"])
+        assert kinds(changes) == ["opened", "notified", "sent"]
+        assert service.pending() == 0 and ledger.size(OWN) == 1
+        (entry,) = Side(jcg, ledger, service).entries(OWN)
+        assert entry.kind == "notification"
+        assert str(entry.body["incident"]).startswith("close_quarters|")
+        with pytest.raises(UnknownPeerError, match="not configured yet: seabridge peer add"):
+            ledger.push_request("ccg")
     ccg = make_node(tmp_path, "ccg", clock)
-    import_bundle(jcg, export_bundle(ccg, clock), clock)
-    jcg = load_node(jcg.dir.root)
+    jcg = import_bundle(jcg, export_bundle(ccg, clock), clock)
+    ccg = import_bundle(ccg, export_bundle(jcg, clock), clock)
     with open_ledger(jcg, clock) as ledger, IncidentsService(jcg, ledger, clock) as service:
-        assert kinds(service.start()) == ["sent"]
-        assert ledger.size(OWN) == 1
+        assert kinds(service.start()) == []  # nothing was pending
+        with open_ledger(ccg, clock) as peer, IncidentsService(ccg, peer, clock) as other:
+            other.start()
+            while (body := ledger.push_request("ccg")) is not None:
+                ledger.accept_response("ccg", peer.receive_push(body))
+            assert kinds(other.consume()) == ["opened", "notified"]
+            (incident,) = other.manager.list()
+            assert incident["origin"] == "jcg" and incident["status"] == "notified"
+        assert ledger.delivery_state("ccg").acked_size == 1
 
 
 def test_event_json_round_trips() -> None:

@@ -3,7 +3,8 @@ and ``seabridge node rotate-key``.
 
 Thin commands over :mod:`seabridge.hotline`: the ledger stores and signs, the evidence module
 exports and verifies, the pack's phrasebook renders texts. Sending only appends to the own log
-(signed and committed at once); delivery is the running node's job (``seabridge serve``).
+(signed and committed at once), also to a party of the pack whose node is not added yet;
+delivery is the running node's job (``seabridge serve``, once ``seabridge peer add`` is done).
 
 Exit codes: 0 done (verify: consistent), 1 tampering or equivocation (verify) or a refusal by
 the record, 2 usage or I/O error (bad option, unknown peer or template, unreadable or
@@ -204,7 +205,7 @@ def _peer_ref(ledger: Ledger, peer: str, seq: int) -> Ref:
     return Ref(origin, seq, Entry.from_bytes(found[0][0]).leaf_hash())
 
 
-def _sent(peer: str, entry: Entry, as_json: bool) -> None:
+def _sent(peer: str, entry: Entry, as_json: bool, *, configured: bool = True) -> None:
     summary = {
         "peer": peer,
         "origin": entry.log,
@@ -224,6 +225,12 @@ def _sent(peer: str, entry: Entry, as_json: bool) -> None:
         markup=False,
         soft_wrap=True,
     )
+    if not configured:
+        out.print(
+            f"{peer} is not configured yet: it is delivered after seabridge peer add",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @hotline_app.command("send")
@@ -246,21 +253,22 @@ def send(
     msg_id: str | None = MSG_ID,
     as_json: bool = JSON_OUT,
 ) -> None:
-    """Sign and store a message for PEER at once (also when the peer is unreachable)."""
+    """Sign and store a message for PEER at once (also when the peer is unreachable, or a
+    party of the pack not added yet with seabridge peer add)."""
     from seabridge.node import load_node
 
     with _errors():
         if kind not in SEND_KINDS:
             raise InputError(f"--kind {kind!r}: one of {', '.join(SEND_KINDS)}")
         node = load_node(node_dir)
-        node.peer(to)
         deadline_ms = parse_deadline(deadline, CLOCK.now_ms())
         body = _message(node, template, param, text, text_en, lang, marker)
         if kind == "escalation":
             body["level"] = level
         with _open_ledger(node) as ledger:
             entry = ledger.send(to, kind, body, deadline_ms=deadline_ms, lang=lang, msg_id=msg_id)
-    _sent(to, entry, as_json)
+            configured = to in ledger.peers
+    _sent(to, entry, as_json, configured=configured)
 
 
 @hotline_app.command("reply")
@@ -341,8 +349,8 @@ def log(
 
     with _errors():
         node = load_node(node_dir)
-        peers = [node.peer(peer).party] if peer is not None else [p.party for p in node.peers]
-        with _open_ledger(node) as ledger:
+        with _open_ledger(node) as ledger:  # every channel, also to a peer not added yet
+            peers = [peer] if peer is not None else ledger.channels
             rows = [row for party in peers for row in ledger.log_view(party)]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))

@@ -13,6 +13,14 @@ Origins: ``{party}/hotline/{peer}`` is this node's log on the channel to ``peer`
 ``{peer}/hotline/{party}`` is the mirror of the peer's log. A checkpoint of size ``n`` is signed
 with the log key valid at seq ``n - 1`` (the key of its last entry; the initial key for 0).
 
+Channels: one per peer with keys (``peers``) and one per party named in ``channels`` whose keys
+are not configured yet (the other parties of the node's pack). Signing into the own log needs
+only this node's keys, so every channel can :meth:`Ledger.send`; pushing, receiving and
+mirroring need the peer's keys and refuse an unconfigured channel with
+:class:`~seabridge.errors.UnknownPeerError` ("not configured yet: seabridge peer add"). Opening
+the ledger again with the peer's keys stores them as any initial key, and what the own log
+holds is then pushed as usual.
+
 Nothing is returned before its transaction has committed (``synchronous=FULL``). The ledger
 never imports incidents, AIS or the web; the transport is someone else's.
 
@@ -28,7 +36,7 @@ import os
 import random
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -82,9 +90,15 @@ class Ledger:
         log_key: the current log key (type 0x01, ``{party}/hotline``).
         cosigner_key: the current cosigner key (type 0x04, ``{party}/hotline/cosigner``).
         peers: peer party -> (its log verifier, its cosigner verifier), as first configured.
+            Only these channels push, receive and mirror; :attr:`peers` is this mapping.
         clock: wall time for ``created``, cosignature times, backoff and deadlines.
         backoff_cap_s: longest push retry delay (30 s in production, 1-2 s in tests).
         rng: the jitter source (seed it in tests).
+        heartbeat_interval_s: the default interval of :meth:`heartbeat_due`.
+        channels: more peer parties whose keys are not configured yet (e.g. the other parties
+            of the node's pack): their own logs are created and can be sent on, and a later
+            open with their keys in ``peers`` accepts those keys. A party also in ``peers``
+            is simply configured. :attr:`channels` lists every channel's peer.
 
     Raises:
         LedgerError: the database cannot be used, or a key is not the one the record expects.
@@ -103,6 +117,7 @@ class Ledger:
         backoff_cap_s: float = 30.0,
         rng: random.Random | None = None,
         heartbeat_interval_s: float = 60.0,
+        channels: Iterable[str] = (),
     ) -> None:
         if log_key.key_type != KEY_TYPE_NOTE or cosigner_key.key_type != KEY_TYPE_COSIGNATURE:
             raise LedgerError("the log key must be type 0x01 and the cosigner key type 0x04")
@@ -111,6 +126,9 @@ class Ledger:
                 raise LedgerError(f"peer {peer}: log vkey must be type 0x01, cosigner type 0x04")
         self.party = party
         self.peers = dict(peers)
+        self.channels: tuple[str, ...] = tuple(sorted({*self.peers, *channels}))
+        if party in self.channels:
+            raise LedgerError(f"{party} cannot have a channel to itself")
         self._clock = clock
         self._cap_s = backoff_cap_s
         self._rng = rng or random.Random()
@@ -129,22 +147,42 @@ class Ledger:
     # --- origins and opening ------------------------------------------------------------------
 
     def own_origin(self, peer: str) -> str:
-        """The origin of this node's log on the channel to ``peer``."""
-        self._check_peer(peer)
+        """The origin of this node's log on the channel to ``peer`` (configured or not)."""
+        self._check_channel(peer)
         return f"{self.party}/hotline/{peer}"
 
     def mirror_origin(self, peer: str) -> str:
-        """The origin of ``peer``'s log on the channel to this node (mirrored here)."""
+        """The origin of ``peer``'s log on the channel to this node (mirrored here).
+
+        Raises:
+            UnknownPeerError: no channel to ``peer``, or its keys are not configured yet.
+        """
         self._check_peer(peer)
+        return self._mirror(peer)
+
+    def _mirror(self, peer: str) -> str:
         return f"{peer}/hotline/{self.party}"
 
+    def _check_channel(self, peer: str) -> None:
+        if peer not in self.channels:
+            raise UnknownPeerError(
+                f"peer {peer!r} is neither configured nor a party of this node's pack "
+                f"(channels: {', '.join(self.channels) or 'none'})"
+            )
+
     def _check_peer(self, peer: str) -> None:
+        """A channel whose peer keys are configured (push, receive, mirror)."""
+        self._check_channel(peer)
         if peer not in self.peers:
-            raise UnknownPeerError(f"peer {peer!r} is not configured (known: {sorted(self.peers)})")
+            raise UnknownPeerError(
+                f"peer {peer} is not configured yet: seabridge peer add DIR BUNDLE (messages "
+                f"to {peer} are signed and kept in {self.party}/hotline/{peer} until then)"
+            )
 
     def _peer_of(self, origin: str) -> str:
-        for peer in self.peers:
-            if origin == f"{peer}/hotline/{self.party}":
+        for peer in self.channels:
+            if origin == self._mirror(peer):
+                self._check_peer(peer)
                 return peer
         raise UnknownPeerError(f"origin {origin!r} is not the log of a configured peer")
 
@@ -152,17 +190,19 @@ class Ledger:
         now = self._clock.now_ms()
         log_key = next(iter(self._own_keys.values()))
         with self._store.transaction() as conn:
-            for peer, (log_v, cos_v) in self.peers.items():
-                own, mirror = self.own_origin(peer), self.mirror_origin(peer)
+            for peer in self.channels:
+                own = self.own_origin(peer)
                 log_rows.init_key(conn, own, "log", log_key.verifier, own_key=True)
                 log_rows.init_key(conn, own, "cosigner", self._cosigner.verifier, own_key=True)
+                delivery_state.create(conn, peer, now)
+            for peer, (log_v, cos_v) in self.peers.items():
+                mirror = self.mirror_origin(peer)
                 log_rows.init_key(conn, mirror, "log", log_v, own_key=False)
                 log_rows.init_key(conn, mirror, "cosigner", cos_v, own_key=False)
-                delivery_state.create(conn, peer, now)
             origins = [r[0] for r in conn.execute("SELECT DISTINCT origin FROM log")]
-            for origin in sorted({*origins, *map(self.own_origin, self.peers)}):
+            for origin in sorted({*origins, *map(self.own_origin, self.channels)}):
                 self._trees[origin] = log_rows.check_stored(conn, origin)
-            for peer in self.peers:
+            for peer in self.channels:
                 own = self.own_origin(peer)
                 tree = self._trees[own]
                 if tree.size == 0 and log_rows.checkpoint_row(conn, own, 0) is None:
@@ -219,7 +259,7 @@ class Ledger:
         vkey = new_key.verifier.vkey()
         created = []
         with self._write() as conn:
-            for peer in sorted(self.peers):
+            for peer in self.channels:
                 origin = self.own_origin(peer)
                 from_seq = self._tree(conn, origin).size + 1
                 body = {"role": role, "vkey": vkey, "from_seq": from_seq}
@@ -247,9 +287,11 @@ class Ledger:
     ) -> Entry:
         """Append an entry to the own log for ``peer``; return it once committed.
 
-        Idempotent on ``msg_id``: the same id returns the stored entry.
+        Idempotent on ``msg_id``: the same id returns the stored entry. Works on every channel,
+        also one whose peer keys are not configured yet (the entry waits for the first push).
 
         Raises:
+            UnknownPeerError: no channel to ``peer``.
             LedgerError: ``msg_id`` is stored with different content.
             MalformedError: the entry is not valid (the message names the field).
         """
@@ -277,7 +319,7 @@ class Ledger:
         lang: str,
         msg_id: str | None,
     ) -> Entry:
-        origin, mirror = self.own_origin(peer), self.mirror_origin(peer)
+        origin, mirror = self.own_origin(peer), self._mirror(peer)
         tree = self._tree(conn, origin)
         now = self._clock.now_ms()
         head = log_rows.latest_checkpoint(conn, mirror)
@@ -322,8 +364,12 @@ class Ledger:
         Entries from what the peer has cosigned (``delivery.acked_size``), at most
         :data:`~seabridge.hotline.push.MAX_BATCH`. With ``heartbeat`` an empty push of the
         current checkpoint is returned even when nothing is new (the peer cosigns it afresh).
+
+        Raises:
+            UnknownPeerError: no channel to ``peer``, or its keys are not configured yet.
         """
         with self._lock, self._store.snapshot() as conn:
+            self._check_peer(peer)
             origin = self.own_origin(peer)
             tree = self._tree(conn, origin)
             old = delivery_state.read(conn, peer).acked_size
@@ -352,6 +398,7 @@ class Ledger:
         if not isinstance(line, str) or isinstance(size, bool) or not isinstance(size, int):
             raise MalformedError("push answer must be {'cosignature': str, 'size': int}")
         with self._write() as conn:
+            self._check_peer(peer)
             origin = self.own_origin(peer)
             row = log_rows.checkpoint_row(conn, origin, size)
             if row is None:
@@ -384,6 +431,7 @@ class Ledger:
             LedgerError: the peer holds more of our log than we do (our state was rolled back).
         """
         with self._write() as conn:
+            self._check_peer(peer)
             own = self._tree(conn, self.own_origin(peer)).size
             if not 0 <= size <= own:
                 raise LedgerError(
@@ -402,7 +450,8 @@ class Ledger:
 
         Raises:
             MalformedError: the body does not parse (400).
-            UnknownPeerError: the origin is not a configured peer's log (404).
+            UnknownPeerError: the origin is not a configured peer's log (404), e.g. the
+                party of a channel whose keys are not configured yet.
             SignatureError: an entry or checkpoint signature does not verify (403).
             VerificationError: ``prev_root``, ``msg_id``, root or proof is wrong (422).
             ConflictError: ``old_size`` is not the stored size (409, ``size`` = stored size).
@@ -454,9 +503,9 @@ class Ledger:
     # --- delivery state, heartbeats, alarms (§5.7) -------------------------------------------
 
     def delivery_state(self, peer: str) -> DeliveryState:
-        """The persisted push cursor and backoff of ``peer``."""
+        """The persisted push cursor and backoff of ``peer`` (any channel)."""
         with self._lock:
-            self._check_peer(peer)
+            self._check_channel(peer)
             return delivery_state.read(self._store.conn, peer)
 
     def record_failure(self, peer: str, error: str, now_ms: int) -> int:
@@ -498,7 +547,7 @@ class Ledger:
         "delivered but not acknowledged": cosigned entries whose deadline passed with no ack.
         """
         with self._lock:
-            own, mirror = self.own_origin(peer), self.mirror_origin(peer)
+            own, mirror = self.own_origin(peer), self._mirror(peer)
             conn = self._store.conn
             return delivery_state.alarm(conn, peer, own, mirror, now_ms, heartbeat_interval_s)
 
@@ -581,8 +630,8 @@ class Ledger:
         """
         created: list[Entry] = []
         with self._write() as conn:
-            for peer in sorted(self.peers):
-                origin, mirror = self.own_origin(peer), self.mirror_origin(peer)
+            for peer in self.channels:
+                origin, mirror = self.own_origin(peer), self._mirror(peer)
                 missed = delivery_state.missed_deadlines(conn, origin, mirror, now_ms)
                 for seq, leaf, deadline_ms in missed:
                     body = {"deadline": format_timestamp(deadline_ms)}
@@ -597,11 +646,10 @@ class Ledger:
     # --- views -------------------------------------------------------------------------------
 
     def log_view(self, peer: str) -> list[dict[str, Any]]:
-        """Both directions of the channel to ``peer`` in time order (``hotline log``)."""
+        """Both directions of the channel to ``peer`` in time order (``hotline log``); only
+        the own log while the peer's keys are not configured."""
         with self._lock, self._store.snapshot() as conn:
-            return log_view(
-                conn, self.own_origin(peer), self.mirror_origin(peer), self._cosigner.name
-            )
+            return log_view(conn, self.own_origin(peer), self._mirror(peer), self._cosigner.name)
 
     def export_evidence(self) -> dict[str, Any]:
         """Everything needed to verify the record offline (``seabridge-evidence/v1``)."""

@@ -22,9 +22,10 @@ On start the book is built from both logs of every channel, ``deadline-missed`` 
 left unhandled are handed to the manager again (idempotent), and
 :meth:`~seabridge.incidents.IncidentManager.check_timers` sends what a crash left pending.
 
-A node with no peer yet still opens incidents: their notifications stay pending in the
-incidents outbox (the ledger has no channel to sign them on) and are signed and stored by the
-first flush after ``seabridge peer add``. This module never imports the web layer or the CLI.
+A node with no peer yet still opens incidents and signs their notifications at once: the
+ledger has a channel to every other party of the pack, configured or not, and what its own log
+holds is pushed once ``seabridge peer add`` has configured the peer's keys. This module never
+imports the web layer or the CLI.
 """
 
 from __future__ import annotations
@@ -215,9 +216,9 @@ class IncidentsService:
     def _scan_own(self) -> list[Entry]:
         """Record the agreement entries appended to our own logs since the last scan (also
         by another process, such as ``seabridge agreements propose``); return the
-        ``deadline-missed`` entries among them."""
+        ``deadline-missed`` entries among them. Every channel, configured or not."""
         missed: list[Entry] = []
-        for peer in sorted(self.ledger.peers):
+        for peer in self.ledger.channels:
             origin = self.ledger.own_origin(peer)
             start = self._own_scanned.get(origin, 0)
             for entry in _entries(self.ledger, origin, start):
@@ -282,8 +283,8 @@ class IncidentsService:
         return self.apply_events(events), events
 
     def pending(self) -> int:
-        """How many outbound incident messages wait to be signed (no channel to the peer yet,
-        or a send that failed)."""
+        """How many outbound incident messages wait to be signed (a send that failed, e.g. to
+        a party that is neither in the pack nor configured)."""
         with self.manager.store.read() as conn:
             row = conn.execute(
                 "SELECT count(*) FROM incident_outbox WHERE state = 'pending'"
@@ -325,10 +326,11 @@ class IncidentsService:
         return message
 
     def propose(self, peers: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """Propose every document of :meth:`documents` to each peer (idempotent: a proposal
-        already sent is returned as stored)."""
+        """Propose every document of :meth:`documents` to each peer, by default on every
+        channel, configured or not (idempotent: a proposal already sent is returned as
+        stored)."""
         sent = []
-        for peer in peers if peers is not None else sorted(self.ledger.peers):
+        for peer in peers if peers is not None else self.ledger.channels:
             for document, sha256 in sorted(self.documents().items()):
                 msg_id = f"agreement.proposal.{document.replace('/', ':')}.{sha256[:16]}"
                 entry = self.ledger.send(

@@ -1,7 +1,8 @@
 """A running node's hotline: its ledger opened from the node directory, and delivery to peers.
 
 - :func:`open_ledger`: the :class:`~seabridge.hotline.ledger.Ledger` of a node directory (keys
-  from ``keys/``, peers' verifier keys from ``node.toml``, state in ``state.sqlite``).
+  from ``keys/``, peers' verifier keys from ``node.toml``, a channel to every other party of
+  the node's packs, state in ``state.sqlite``).
 - :class:`Delivery`: the sender side of ``domain/hotline-protocol.md`` §5.6-5.9 for every peer.
   One batch in flight per peer (stop-and-wait) to the peer's primary endpoint, then its backups
   on a connection failure; 200 stores the receipt, 409 resends at once from the peer's size,
@@ -39,6 +40,7 @@ from seabridge.hotline.ledger import MAX_PULL, Ledger
 from seabridge.hotline.notes import Checkpoint
 from seabridge.node.directory import NodeConfig
 from seabridge.node.tls import client_context
+from seabridge.packs import load_pack, load_parties
 
 __all__ = [
     "Delivery",
@@ -46,6 +48,7 @@ __all__ = [
     "PeerStatus",
     "StepResult",
     "open_ledger",
+    "pack_parties",
 ]
 
 log = logging.getLogger(__name__)
@@ -64,9 +67,13 @@ def open_ledger(
 ) -> Ledger:
     """The ledger in ``node``'s ``state.sqlite``, with its current keys and configured peers.
 
+    Every other party of the node's packs gets a channel too, configured or not: messages to
+    it are signed and stored at once and wait for ``seabridge peer add`` to be pushed.
+
     Raises:
         LedgerError: a key file cannot be used, or the record expects other keys.
         ConfigError: a key file is not this party's key.
+        PackError: a pack's parties file is invalid.
     """
     peers = {
         peer.party: (parse_vkey(peer.log_vkey), parse_vkey(peer.cosigner_vkey))
@@ -82,7 +89,23 @@ def open_ledger(
         backoff_cap_s=backoff_cap_s,
         heartbeat_interval_s=heartbeat_interval_s,
         rng=rng,
+        channels=pack_parties(node),
     )
+
+
+def pack_parties(node: NodeConfig) -> tuple[str, ...]:
+    """The ids of the parties of ``node``'s packs other than its own (sorted).
+
+    Raises:
+        PackError: a pack cannot be loaded, or its parties file is invalid.
+    """
+    found: set[str] = set()
+    for name in node.packs:
+        pack = load_pack(name)
+        if "parties" in pack.files:
+            found.update(party.id for party in load_parties(pack))
+    found.discard(node.party)
+    return tuple(sorted(found))
 
 
 @dataclass(frozen=True)
