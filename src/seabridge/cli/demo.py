@@ -1,17 +1,23 @@
-"""``seabridge demo``: the most complete pipeline that exists, on the built-in East China Sea
-scenario.
+"""``seabridge demo``: two federated nodes (JCG and CCG) on one machine, or the offline
+single-node pipeline.
 
-Today: simulate ``ecs-mini`` (real NMEA with tag blocks, two receivers, scripted situations
-and their ground truth) -> ingest -> track store -> detection under the ``ecs-standard``
-rulebook -> events, checked against the ground truth, plus the vessel list and GeoJSON
-tracks. The same commands a user runs, in one. Later issues add incidents, the hotline and
-two federated nodes.
+Thin: :mod:`seabridge.node.demo` makes the work directory, runs both nodes on a replay clock
+with one simulator feeding both and a scripted CCG duty officer, and summarizes; this command
+adds the listeners (:func:`seabridge.web.server.federation_server` and the console app of
+:func:`seabridge.web.app.create_app`, on sockets bound up front), prints the consoles and
+logins, and stops on Ctrl-C. ``--headless --duration S --json`` runs it unattended and prints
+the summary. ``--offline`` is the single-node pipeline: simulate -> ingest -> detect, scored
+against the scenario's ground truth.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import shutil
+import signal
+import socket
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +34,223 @@ from seabridge.units import iso_to_ms
 
 if TYPE_CHECKING:  # the domain packages are imported inside the command (CLI start-up time)
     from seabridge.detect import Event
+    from seabridge.node.demo import DemoPorts, DemoRun, DemoSetup
+    from seabridge.node.service import Node
+
+_HOST = "127.0.0.1"
+
+
+@app.command("demo")
+def demo_command(
+    workdir: Path | None = typer.Option(
+        None,
+        "--workdir",
+        metavar="DIR",
+        help="Work directory (kept afterwards; a previous demo's is replaced). Default: a new "
+        "seabridge-demo-* directory here.",
+    ),
+    scenario: str | None = typer.Option(
+        None,
+        "--scenario",
+        metavar="NAME",
+        help="Built-in scenario or file: ecs-demo (6 h, 1,500 vessels; the default) or "
+        "ecs-mini (1 h; the default with --offline).",
+    ),
+    speed: float = typer.Option(60.0, "--speed", metavar="X", help="Replay speed (60: 1 h/min)."),
+    headless: bool = typer.Option(False, "--headless", help="No consoles; stop after --duration."),
+    duration: float | None = typer.Option(
+        None, "--duration", metavar="SECONDS", help="Wall-clock seconds to run (--headless)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
+    ports_base: int | None = typer.Option(
+        None,
+        "--ports-base",
+        metavar="PORT",
+        help="Consoles on PORT and PORT+1, federation on PORT+10 and PORT+11 (default 8701).",
+    ),
+    offline: bool = typer.Option(
+        False, "--offline", help="The single-node pipeline: simulate, ingest, detect, score."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="With --offline: the scenario's seed."),
+) -> None:
+    """Two nodes (JCG, CCG) fed the same simulated traffic on a replay clock, with consoles,
+    incidents and the hotline; a demo bot answers for CCG. Ctrl-C stops."""
+    from seabridge.node.demo import DemoPorts, new_workdir
+
+    with user_errors():
+        if headless and (duration is None or duration <= 0):
+            raise InputError("--headless needs --duration SECONDS (wall clock, > 0)")
+        if not headless and (duration is not None or as_json) and not offline:
+            raise InputError("--duration and --json are for --headless runs")
+        workdir = workdir or new_workdir(Path.cwd())
+        if offline:
+            _offline(workdir, scenario or "ecs-mini", seed)
+            return
+        ports = DemoPorts.from_base(ports_base) if ports_base is not None else DemoPorts()
+        summary = _live(
+            workdir, scenario or "ecs-demo", speed, ports, duration if headless else None
+        )
+    if summary is not None:
+        _print_summary(summary, as_json)
+
+
+# --- two nodes -------------------------------------------------------------------------------
+
+
+def _live(
+    workdir: Path, scenario: str, speed: float, ports: DemoPorts, duration: float | None
+) -> dict[str, Any] | None:
+    """Prepare, run and (headless) summarize; returns the summary of a headless run."""
+    from seabridge.node.demo import prepare, summarize
+    from seabridge.sim import load_scenario
+
+    load_scenario(scenario)  # a bad name fails before anything is made
+    sockets = _bind(ports)
+    try:
+        setup = prepare(workdir, scenario=scenario, speed=speed, ports=ports)
+        logging.basicConfig(
+            level=logging.WARNING if duration is not None else logging.INFO,
+            format="%(asctime)s %(levelname)s %(message)s",
+        )
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        err.print(f"demo: {scenario} at {speed:g}x in {workdir}", markup=False)
+        asyncio.run(_run(setup, sockets, duration))
+    finally:
+        for sock in sockets.values():
+            sock.close()
+    if duration is None:
+        out.print(f"demo stopped; its directory is kept: {workdir}", markup=False)
+        return None
+    return summarize(setup)
+
+
+def _bind(ports: DemoPorts) -> dict[tuple[str, int], socket.socket]:
+    """Bind every listener now, so a port in use fails before anything starts."""
+    bound: dict[tuple[str, int], socket.socket] = {}
+    for kind, pair in (("console", ports.console), ("federation", ports.federation)):
+        for port in pair:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((ports.host, port))
+            except OSError as exc:
+                sock.close()
+                for other in bound.values():
+                    other.close()
+                raise InputError(
+                    f"{kind} port {ports.host}:{port} cannot be used ({exc.strerror}); "
+                    "choose others with --ports-base PORT"
+                ) from None
+            sock.listen(128)
+            sock.setblocking(False)
+            bound[(kind, port)] = sock
+    return bound
+
+
+async def _run(
+    setup: DemoSetup, sockets: dict[tuple[str, int], socket.socket], duration: float | None
+) -> DemoRun:
+    from seabridge.node.demo import run_demo
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def serve(node: Node, until: asyncio.Event) -> None:
+        await _serve(node, sockets, console=duration is None, stop=until)
+
+    try:
+        return await run_demo(
+            setup,
+            serve,
+            stop=stop,
+            duration_s=duration,
+            on_ready=None if duration is not None else _announce,
+        )
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _serve(
+    node: Node,
+    sockets: dict[tuple[str, int], socket.socket],
+    *,
+    console: bool,
+    stop: asyncio.Event,
+) -> None:
+    """The node's federation listener (and console) on the pre-bound sockets until ``stop``."""
+    import uvicorn
+
+    from seabridge.web.server import FederationServer, federation_server
+
+    servers = [federation_server(node.config, node.ledger, log_level="warning")]
+    listening = [sockets[("federation", node.config.federation_listen.port)]]
+    if console:
+        from seabridge.web.app import create_app
+
+        config = uvicorn.Config(
+            create_app(node, node.clock),
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+            timeout_graceful_shutdown=3,
+        )
+        servers.append(FederationServer(config))  # uvicorn, leaving signals to the demo
+        listening.append(sockets[("console", node.config.console_listen.port)])
+    tasks = [
+        asyncio.create_task(server.serve([sock]))
+        for server, sock in zip(servers, listening, strict=True)
+    ]
+    await stop.wait()
+    for server in servers:
+        server.should_exit = True
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _announce(run: DemoRun) -> None:
+    setup = run.setup
+    out.print(
+        f"Seabridge demo: {setup.scenario} at {setup.speed:g}x, two nodes in {setup.workdir}",
+        markup=False,
+    )
+    for node in setup.nodes:
+        out.print(
+            f"  {node.name} ({node.party}): {node.console_url}  user {node.user}  "
+            f"password {node.password}",
+            markup=False,
+            soft_wrap=True,
+        )
+    out.print(
+        f"Logins also in {setup.logins}. CCG's duty officer is a demo bot (user demo-bot): "
+        "it acknowledges JCG's messages but lets the first deadline pass. Ctrl-C stops.",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    hotline = summary["hotline"]
+    events = ", ".join(f"{kind} {n}" for kind, n in summary["events_by_kind"].items()) or "none"
+    verified = ", ".join(f"{party} {v}" for party, v in summary["ledger_verify"].items())
+    for line in (
+        f"incidents (both nodes): {summary['incidents']}",
+        f"events by kind: {events}",
+        f"hotline: {hotline['sent']} sent, {hotline['receipted']} receipted, "
+        f"{hotline['acknowledged']} acknowledged, {hotline['escalated']} escalations",
+        f"ledger verify: {verified}",
+        f"work directory: {summary['workdir']}",
+        "The interactive demo (two consoles, Ctrl-C stops): .venv/bin/seabridge demo",
+    ):
+        out.print(line, markup=False, soft_wrap=True)
+
+
+# --- offline: one node's pipeline ------------------------------------------------------------
+
 
 MARKER = ".seabridge-demo"
 
@@ -40,59 +263,49 @@ def _fresh_directory(out_dir: Path) -> None:
     """
     if out_dir.exists():
         if not out_dir.is_dir():
-            raise InputError(f"--out {out_dir}: not a directory")
+            raise InputError(f"--workdir {out_dir}: not a directory")
         if any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
             raise InputError(
-                f"--out {out_dir}: the directory is not empty and was not made by "
-                "`seabridge demo`; choose another --out (its contents are replaced each run)"
+                f"--workdir {out_dir}: the directory is not empty and was not made by "
+                "`seabridge demo`; choose a new or empty directory"
             )
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    (out_dir / MARKER).write_text("written by `seabridge demo`; replaced on each run\n")
+    (out_dir / MARKER).write_text("written by `seabridge demo`; replaced when reused\n")
 
 
-@app.command("demo")
-def demo_command(
-    out_dir: Path = typer.Option(
-        Path("demo-out"), "--out", help="Directory for the demo's files (replaced each run)."
-    ),
-    scenario: str = typer.Option(
-        "ecs-mini", "--scenario", help="ecs-mini (1 h, quick) or ecs-demo (6 h, 1,500 vessels)."
-    ),
-    seed: int | None = typer.Option(None, "--seed", help="Override the scenario's seed."),
-) -> None:
-    """Simulate the built-in East China Sea scenario, ingest it, detect under the shared
-    safety standard, and show what was found against what was scripted."""
+def _offline(out_dir: Path, scenario: str, seed: int | None) -> None:
+    """Simulate the scenario, ingest it, detect under the shared safety standard, and show
+    what was found against what was scripted."""
     from seabridge.ais.ingest import IngestOptions, ingest
     from seabridge.ais.quarantine import Quarantine
     from seabridge.detect import Engine, final_events, run_store
     from seabridge.sim import Simulation, load_scenario, truth_line, write_lines
     from seabridge.tracks import OUTPUT_COLUMNS, TrackStore, write_table
 
-    with user_errors():
-        _fresh_directory(out_dir)
-        nmea, truth_path = out_dir / "ecs.nmea", out_dir / "truth.jsonl"
-        err.print(f"simulating {scenario} ...", markup=False)
-        simulation = Simulation(load_scenario(scenario), seed=seed)
-        with nmea.open("w", encoding="ascii") as stream:
-            write_lines(simulation.transmissions(), stream)
-        result = simulation.result
-        truth_path.write_text("".join(truth_line(row) for row in result.situations))
-        db = out_dir / "tracks.duckdb"
-        quarantine = quarantine_path_for(db)
-        rulebook, zones, parties = load_pack_rulebook(None, "ecs", build=False)
-        with Quarantine(quarantine) as rejected, TrackStore.open(db) as store:
-            summary = ingest([str(nmea)], store, rejected, IngestOptions())
-            vessels = store.vessels()
-            write_table(
-                store.positions().select(list(OUTPUT_COLUMNS)),
-                "geojson",
-                out_dir / "tracks.geojson",
-                geometry="lines",
-            )
-            events = final_events(run_store(store, Engine(rulebook, zones, parties)))
-        with (out_dir / "events.jsonl").open("w") as stream:
-            stream.writelines(json.dumps(event.as_json()) + "\n" for event in events)
+    _fresh_directory(out_dir)
+    nmea, truth_path = out_dir / "ecs.nmea", out_dir / "truth.jsonl"
+    err.print(f"simulating {scenario} ...", markup=False)
+    simulation = Simulation(load_scenario(scenario), seed=seed)
+    with nmea.open("w", encoding="ascii") as stream:
+        write_lines(simulation.transmissions(), stream)
+    result = simulation.result
+    truth_path.write_text("".join(truth_line(row) for row in result.situations))
+    db = out_dir / "tracks.duckdb"
+    quarantine = quarantine_path_for(db)
+    rulebook, zones, parties = load_pack_rulebook(None, "ecs", build=False)
+    with Quarantine(quarantine) as rejected, TrackStore.open(db) as store:
+        summary = ingest([str(nmea)], store, rejected, IngestOptions())
+        vessels = store.vessels()
+        write_table(
+            store.positions().select(list(OUTPUT_COLUMNS)),
+            "geojson",
+            out_dir / "tracks.geojson",
+            geometry="lines",
+        )
+        events = final_events(run_store(store, Engine(rulebook, zones, parties)))
+    with (out_dir / "events.jsonl").open("w") as stream:
+        stream.writelines(json.dumps(event.as_json()) + "\n" for event in events)
     out.print(
         f"Scenario {scenario}: {result.vessels:,} vessels, {result.sentences:,} NMEA lines "
         f"({nmea}), {len(result.situations)} scripted situations ({truth_path})"

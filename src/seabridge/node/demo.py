@@ -1,0 +1,593 @@
+"""The two-node demo (``seabridge demo``): JCG and CCG nodes on one machine, one simulator
+feeding both, a replay clock, and a scripted CCG duty officer.
+
+- :func:`prepare` makes the work directory: ``jcg/`` and ``ccg/`` (``init_node`` with fixed
+  ports on 127.0.0.1, bundles exchanged), one operator login per node with a generated
+  password (``demo-logins.txt``, 0600), and the empty shared feed ``feed.nmea``.
+- :func:`run_demo` opens both nodes (:class:`~seabridge.node.service.Node`, the same wiring as
+  ``seabridge serve``) on one :class:`~seabridge.clock.ReplayClock` at the demo's speed, so
+  detection's data time, deadlines, heartbeats and ledger timestamps all run together. One
+  :class:`FeedWriter` runs the scenario (its start moved to now) and appends its NMEA to
+  ``feed.nmea`` as the replay clock reaches each transmission; both nodes tail that file like a
+  receiver's log, so they see the same sentences. The listeners are the caller's: ``serve`` is
+  handed each open node and runs its federation (and console) listener until told to stop.
+- :class:`DemoBot` is the scripted CCG duty officer: it lets the first notification from the
+  peer go unanswered (so its deadline passes and the peer escalates) and acknowledges every
+  other notification and escalation after a short think time, signing as ``demo-bot`` with
+  texts that start with ``[demo bot]``.
+- :func:`summarize` counts what both nodes did and verifies both ledgers.
+
+Console logins run on the wall clock (a session must not expire 60 times faster). This module
+never imports the web layer or the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import secrets
+import shutil
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from seabridge.clock import Clock, ReplayClock, SystemClock
+from seabridge.errors import InputError
+from seabridge.hotline.entries import Entry, Ref, parse_timestamp
+from seabridge.hotline.ledger import MAX_PULL, Ledger
+from seabridge.node.bundle import export_bundle, import_bundle
+from seabridge.node.directory import NodeConfig, init_node, load_node
+from seabridge.node.sources import SourceConfig
+
+if TYPE_CHECKING:
+    from seabridge.node.incidents import IncidentsService
+    from seabridge.node.service import Node
+    from seabridge.sim import Scenario
+
+__all__ = [
+    "BOT_PREFIX",
+    "BOT_USER",
+    "DemoBot",
+    "DemoNode",
+    "DemoPorts",
+    "DemoSetup",
+    "FeedWriter",
+    "ServeFn",
+    "new_workdir",
+    "prepare",
+    "run_demo",
+    "summarize",
+]
+
+log = logging.getLogger(__name__)
+
+MARKER: Final = ".seabridge-demo"
+FEED_FILE: Final = "feed.nmea"
+LOGINS_FILE: Final = "demo-logins.txt"
+SETUP_FILE: Final = "demo.json"
+BOT_USER: Final = "demo-bot"
+BOT_PREFIX: Final = "[demo bot]"
+PARTIES: Final = (("jcg", "Japan Coast Guard"), ("ccg", "China Coast Guard"))
+BOT_PARTY: Final = "ccg"
+_BOT_EVERY_S: Final = 0.1  # wall seconds between the bot's looks at the hotline
+_DRAIN_POLL_S: Final = 0.1
+_ASKING: Final = ("notification", "escalation")
+
+ServeFn = Callable[["Node", asyncio.Event], Coroutine[Any, Any, None]]
+"""Runs the listeners of an open node until the event is set (the CLI's, over the web layer)."""
+
+
+@dataclass(frozen=True)
+class DemoPorts:
+    """The listeners of both nodes: console and federation ports, jcg first."""
+
+    console: tuple[int, int] = (8701, 8702)
+    federation: tuple[int, int] = (8711, 8712)
+    host: str = "127.0.0.1"
+
+    @classmethod
+    def from_base(cls, base: int) -> DemoPorts:
+        """Consoles on ``base`` and ``base + 1``, federation on ``base + 10`` and ``+ 11``."""
+        if not 1024 <= base <= 65_524:
+            raise InputError(f"--ports-base {base}: give a port from 1024 to 65524")
+        return cls((base, base + 1), (base + 10, base + 11))
+
+
+@dataclass(frozen=True)
+class DemoNode:
+    """One node of the demo and its operator login."""
+
+    party: str
+    name: str
+    dir: Path
+    console_url: str
+    user: str
+    password: str
+
+
+@dataclass(frozen=True)
+class DemoSetup:
+    """A prepared work directory (see :func:`prepare`)."""
+
+    workdir: Path
+    scenario: str
+    speed: float
+    nodes: tuple[DemoNode, ...]
+
+    @property
+    def feed(self) -> Path:
+        return self.workdir / FEED_FILE
+
+    @property
+    def logins(self) -> Path:
+        return self.workdir / LOGINS_FILE
+
+    def node(self, party: str) -> DemoNode:
+        return next(node for node in self.nodes if node.party == party)
+
+
+# --- the work directory ----------------------------------------------------------------------
+
+
+def new_workdir(parent: Path, clock: Clock | None = None) -> Path:
+    """A directory name under ``parent`` no demo has used: ``seabridge-demo-YYYYMMDD-HHMMSS``."""
+    now_s = (clock or SystemClock()).now_ms() // 1000
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now_s))
+    candidate, n = parent / f"seabridge-demo-{stamp}", 1
+    while candidate.exists():
+        n += 1
+        candidate = parent / f"seabridge-demo-{stamp}-{n}"
+    return candidate
+
+
+def _fresh(workdir: Path) -> None:
+    """Make ``workdir`` empty for a new run; only a demo's own directory is replaced.
+
+    Raises:
+        InputError: it is a file, or holds files a demo did not write.
+    """
+    if workdir.exists():
+        if not workdir.is_dir():
+            raise InputError(f"--workdir {workdir}: not a directory")
+        if any(workdir.iterdir()) and not (workdir / MARKER).exists():
+            raise InputError(
+                f"--workdir {workdir}: the directory is not empty and was not made by "
+                "`seabridge demo`; choose a new or empty directory"
+            )
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    (workdir / MARKER).write_text("written by `seabridge demo`; replaced when reused\n")
+
+
+def prepare(
+    workdir: Path,
+    *,
+    scenario: str = "ecs-demo",
+    speed: float = 60.0,
+    ports: DemoPorts | None = None,
+    clock: Clock | None = None,
+) -> DemoSetup:
+    """Create both nodes in ``workdir`` (bundles exchanged), their logins and the feed file.
+
+    Raises:
+        InputError: ``workdir`` holds other files, or ``speed`` is not positive.
+        ConfigError: a node cannot be created.
+    """
+    if not speed > 0:
+        raise InputError(f"--speed {speed}: give a positive number (60: one hour a minute)")
+    ports = ports or DemoPorts()
+    clock = clock or SystemClock()
+    _fresh(workdir)
+    configs: list[NodeConfig] = []
+    nodes: list[DemoNode] = []
+    for i, (party, name) in enumerate(PARTIES):
+        console = f"{ports.host}:{ports.console[i]}"
+        config = init_node(
+            workdir / party, party, name, f"{ports.host}:{ports.federation[i]}", console, clock
+        )
+        configs.append(config)
+        nodes.append(
+            DemoNode(
+                party,
+                name,
+                config.dir.root,
+                f"http://{console}/",
+                f"{party}-duty",
+                secrets.token_urlsafe(12),
+            )
+        )
+    jcg, ccg = configs
+    import_bundle(jcg, export_bundle(ccg, clock), clock)
+    import_bundle(ccg, export_bundle(jcg, clock), clock)
+    _add_users(nodes, configs)
+    setup = DemoSetup(workdir, scenario, speed, tuple(nodes))
+    _write_logins(setup)
+    setup.feed.touch()
+    (workdir / SETUP_FILE).write_text(
+        json.dumps({"scenario": scenario, "speed": speed}, indent=2) + "\n", encoding="utf-8"
+    )
+    return setup
+
+
+def _add_users(nodes: list[DemoNode], configs: list[NodeConfig]) -> None:
+    from seabridge.node.users import UserStore  # argon2: loaded only when needed
+
+    for node, config in zip(nodes, configs, strict=True):
+        with UserStore(config.dir.state, SystemClock(), config.settings) as users:
+            users.add(node.user, node.password, "operator")
+
+
+def _write_logins(setup: DemoSetup) -> None:
+    lines = ["# seabridge demo: console logins (demo only; delete with the directory)"]
+    for node in setup.nodes:
+        lines.append(
+            f"{node.party}  {node.console_url}  user {node.user}  password {node.password}"
+        )
+    fd = os.open(setup.logins, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    setup.logins.chmod(0o600)
+
+
+# --- the feed --------------------------------------------------------------------------------
+
+
+def _moved(scenario: Scenario, start_ms: int) -> Scenario:
+    """``scenario`` starting at ``start_ms`` (whole seconds) instead of its file's start."""
+    spec = scenario.spec.model_copy(update={"start": start_ms - start_ms % 1000})
+    return dataclasses.replace(scenario, spec=spec)
+
+
+class FeedWriter:
+    """One simulator for both nodes: appends the scenario's NMEA to ``path`` as ``clock``
+    reaches each transmission's time (in a thread of its own; :meth:`stop` ends it)."""
+
+    def __init__(self, scenario: str, path: Path, clock: Clock, start_ms: int) -> None:
+        self.scenario = scenario
+        self.path = path
+        self.clock = clock
+        self.start_ms = start_ms - start_ms % 1000
+        self.lines = 0
+        self.finished = False
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo feed", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        from seabridge.sim import Simulation, load_scenario
+
+        try:
+            simulation = Simulation(_moved(load_scenario(self.scenario), self.start_ms))
+            with self.path.open("a", encoding="ascii") as feed:
+                for transmission in simulation.transmissions():
+                    if not self._wait_for(transmission.ts_ms, feed):
+                        return
+                    for line in transmission.lines():
+                        feed.write(line + "\n")
+                        self.lines += 1
+                feed.flush()
+            self.finished = True
+        except Exception as exc:  # a scripted situation that did not come true ends the feed
+            self.error = str(exc)
+            log.warning("demo feed stopped: %s", exc)
+
+    def _wait_for(self, ts_ms: int, feed: Any) -> bool:
+        """Flush and wait until the clock reaches ``ts_ms``; False when stopped."""
+        flushed = False
+        while self.clock.now_ms() < ts_ms:
+            if not flushed:
+                feed.flush()
+                flushed = True
+            if self._stop.wait(0.02):
+                return False
+        return not self._stop.is_set()
+
+
+# --- the scripted CCG duty officer -----------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    ref: Ref
+    incident: str
+    due_ms: int
+
+
+class DemoBot:
+    """The scripted duty officer of one node (CCG in the demo), labelled as a bot.
+
+    Every ``step`` reads the peer's new messages from this node's mirror. The first
+    ``notification`` is left unanswered, so its deadline passes and the peer escalates; every
+    other notification and every escalation is acknowledged ``think_s`` (clock seconds) after
+    it was written, with an ``ack`` entry whose text starts with ``[demo bot]``, and noted in
+    the incident's timeline as user ``demo-bot``. Deterministic: the choice depends only on
+    the order of the peer's log.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        peer: str,
+        clock: Clock,
+        *,
+        incidents: IncidentsService | None = None,
+        think_s: float = 120.0,
+        on_sent: Callable[[], None] | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.peer = peer
+        self.clock = clock
+        self.incidents = incidents
+        self.think_ms = round(think_s * 1000)
+        self.on_sent = on_sent
+        self.ignored: tuple[str, int] | None = None
+        self.acked: list[tuple[str, int]] = []
+        self._next = 0
+        self._pending: list[_Pending] = []
+
+    def step(self) -> list[Entry]:
+        """Read new peer messages, send the acks now due; returns the acks sent."""
+        origin = self.ledger.mirror_origin(self.peer)
+        for entry in _entries(self.ledger, origin, self._next):
+            self._next = entry.seq + 1
+            if entry.kind not in _ASKING or entry.deadline is None:
+                continue
+            if entry.kind == "notification" and self.ignored is None:
+                self.ignored = (entry.log, entry.seq)
+                continue
+            self._pending.append(
+                _Pending(
+                    Ref(entry.log, entry.seq, entry.leaf_hash()),
+                    str(entry.body.get("incident", "")),
+                    parse_timestamp(entry.created) + self.think_ms,
+                )
+            )
+        now_ms = self.clock.now_ms()
+        due = [item for item in self._pending if item.due_ms <= now_ms]
+        self._pending = [item for item in self._pending if item.due_ms > now_ms]
+        sent = [self._ack(item) for item in due]
+        if sent and self.on_sent is not None:
+            self.on_sent()
+        return sent
+
+    def _ack(self, item: _Pending) -> Entry:
+        text = f"{BOT_PREFIX} Acknowledged your message {item.ref.log}#{item.ref.seq}."
+        entry = self.ledger.send(
+            self.peer,
+            "ack",
+            {"text": text, "text_en": text},
+            refs=(item.ref,),
+            lang="en",
+            msg_id=f"ack.{self.peer}.{item.ref.seq}",  # as `seabridge hotline ack`: one ack
+        )
+        self.acked.append((item.ref.log, item.ref.seq))
+        self._note(item, text)
+        return entry
+
+    def _note(self, item: _Pending, text: str) -> None:
+        if self.incidents is None or not item.incident:
+            return
+        manager = self.incidents.manager
+        for row in manager.list():
+            if row["correlation_key"] == item.incident:
+                manager.operator_note(row["id"], BOT_USER, text)
+                return
+
+
+def _entries(ledger: Ledger, origin: str, start: int) -> Iterator[Entry]:
+    size = ledger.size(origin)
+    while start < size:
+        page = ledger.entries(origin, start, min(size, start + MAX_PULL))
+        if not page:
+            return
+        for data, _ in page:
+            yield Entry.from_bytes(data)
+        start += len(page)
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoRun:
+    """What :func:`run_demo` started (for the caller's ``on_ready``)."""
+
+    setup: DemoSetup
+    clock: ReplayClock
+    nodes: dict[str, Node]
+    feed: FeedWriter
+    bot: DemoBot | None = None
+    drained: bool = False
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def _open_node(directory: Path, feed: Path, clock: Clock) -> Node:
+    from seabridge.node.service import Node
+    from seabridge.node.users import UserStore
+
+    source = SourceConfig(name="demo-feed", url=str(feed), silent_after_s=0.0)
+    node = Node.open(directory, clock, sources=[source])
+    # Logins and sessions run on the wall clock: a replayed hour must not end a session.
+    replayed = node.users
+    node.users = UserStore(node.config.dir.state, SystemClock(), node.config.settings)
+    replayed.close()
+    return node
+
+
+def outbox_drained(node: Node) -> bool:
+    """Every entry of the node's own logs is receipted by its peer."""
+    ledger = node.ledger
+    return all(
+        ledger.delivery_state(peer).acked_size >= ledger.size(ledger.own_origin(peer))
+        for peer in ledger.peers
+    )
+
+
+async def run_demo(
+    setup: DemoSetup,
+    serve: ServeFn,
+    *,
+    stop: asyncio.Event,
+    duration_s: float | None = None,
+    drain_s: float = 30.0,
+    on_ready: Callable[[DemoRun], None] | None = None,
+    wall: Clock | None = None,
+) -> DemoRun:
+    """Run both nodes until ``stop`` is set or ``duration_s`` wall seconds pass; with a
+    duration, then wait (at most ``drain_s``) until both hotline outboxes are receipted.
+    Every node is stopped and closed on return."""
+    wall = wall or SystemClock()
+    clock = ReplayClock(wall.now_ms(), setup.speed, wall=wall)
+    feed = FeedWriter(setup.scenario, setup.feed, clock, clock.now_ms())
+    nodes: dict[str, Node] = {}
+    run = DemoRun(setup, clock, nodes, feed)
+    listeners = asyncio.Event()
+    try:
+        for made in setup.nodes:
+            nodes[made.party] = await asyncio.to_thread(_open_node, made.dir, setup.feed, clock)
+        run.tasks = [
+            asyncio.create_task(serve(node, listeners), name=f"listeners {party}")
+            for party, node in nodes.items()
+        ]
+        for running in nodes.values():
+            await running.start()
+        run.bot = _bot(nodes, clock)
+        run.tasks.append(asyncio.create_task(_run_bot(run.bot, stop), name="demo bot"))
+        feed.start()
+        if on_ready is not None:
+            on_ready(run)
+        await _wait(stop, duration_s)
+        feed.stop()
+        if duration_s is not None:
+            run.drained = await _drain(nodes, stop, drain_s)
+    finally:
+        stop.set()
+        feed.stop()
+        for running in nodes.values():  # delivery first, then the listeners (as serve_node)
+            await running.stop()
+        listeners.set()
+        for task in run.tasks:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(task, 10)
+    return run
+
+
+def _bot(nodes: dict[str, Node], clock: Clock) -> DemoBot:
+    node = nodes[BOT_PARTY]
+    peer = next(party for party in nodes if party != BOT_PARTY)
+
+    def wake() -> None:
+        if node.delivery is not None:
+            node.delivery.notify()
+
+    return DemoBot(node.ledger, peer, clock, incidents=node.incidents, on_sent=wake)
+
+
+async def _run_bot(bot: DemoBot, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(bot.step)
+        except Exception:  # the bot must outlive one bad look at the hotline
+            log.exception("demo bot step failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), _BOT_EVERY_S)
+
+
+async def _wait(stop: asyncio.Event, duration_s: float | None) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), duration_s)
+
+
+async def _drain(nodes: dict[str, Node], stop: asyncio.Event, drain_s: float) -> bool:
+    """Wait until both outboxes are receipted (at most ``drain_s`` wall seconds)."""
+    deadline = asyncio.get_running_loop().time() + drain_s
+    while True:
+        if all(outbox_drained(node) for node in nodes.values()):
+            return True
+        if stop.is_set() or asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(_DRAIN_POLL_S)
+
+
+# --- the summary -----------------------------------------------------------------------------
+
+
+def summarize(setup: DemoSetup, clock: Clock | None = None) -> dict[str, Any]:
+    """What both (stopped) nodes did: incidents, events by kind, hotline counts (messages
+    asking for an acknowledgement: sent, receipted by the peer, acknowledged; escalations),
+    each ledger's verification, and the work directory."""
+    from seabridge.hotline.evidence import parse_evidence
+    from seabridge.hotline.verify import verify_evidence
+    from seabridge.node.incidents import IncidentsService
+    from seabridge.node.runtime import open_ledger
+
+    clock = clock or SystemClock()
+    incidents = 0
+    kinds: Counter[str] = Counter()
+    hotline = Counter({"sent": 0, "receipted": 0, "acknowledged": 0, "escalated": 0})
+    verified: dict[str, str] = {}
+    for node in setup.nodes:
+        config = load_node(node.dir)
+        kinds.update(_event_kinds(node.dir / "events.jsonl"))
+        with open_ledger(config, clock) as ledger:
+            with IncidentsService(config, ledger, clock) as service:
+                incidents += len(service.manager.list())
+            for peer in ledger.peers:
+                for row in ledger.log_view(peer):
+                    if row["origin"] != ledger.own_origin(peer) or row["kind"] not in _ASKING:
+                        continue
+                    hotline["sent"] += 1
+                    hotline["receipted"] += bool(row["receipted"])
+                    hotline["acknowledged"] += bool(row["acknowledged"])
+                    hotline["escalated"] += row["kind"] == "escalation"
+            report = verify_evidence(parse_evidence(ledger.export_evidence()), _trusted(config))
+        verified[node.party] = "ok" if report.ok else "FAILED"
+    return {
+        "incidents": incidents,
+        "events_by_kind": dict(sorted(kinds.items())),
+        "hotline": dict(hotline),
+        "ledger_verify": verified,
+        "workdir": str(setup.workdir),
+    }
+
+
+def _event_kinds(path: Path) -> Counter[str]:
+    """Distinct events by kind in a node's ``events.jsonl`` (every status change is a line)."""
+    seen: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line a crash cut short
+            if isinstance(record, dict) and "id" in record and "kind" in record:
+                seen[str(record["id"])] = str(record["kind"])
+    return Counter(seen.values())
+
+
+def _trusted(config: NodeConfig) -> list[Any]:
+    """The node's configured keys: its own (current and retired) and its peers'."""
+    from seabridge.hotline.keys import parse_vkey
+
+    keys = [config.log_key(), config.cosigner_key(), *config.retired_keys("log")]
+    keys += config.retired_keys("cosigner")
+    trusted: list[Any] = [key.verifier for key in keys]
+    for peer in config.peers:
+        trusted += [parse_vkey(peer.log_vkey), parse_vkey(peer.cosigner_vkey)]
+    return trusted
