@@ -39,7 +39,7 @@ class FakeNode:
 
 @dataclass
 class Console:
-    node: FakeNode
+    node: Any  # FakeNode, or a Node with real_node
     clock: ManualClock
     app: FastAPI
     users: UserStore = field(init=False)
@@ -59,9 +59,15 @@ class Console:
         return client
 
 
-def make_console(tmp_path: Path, *, console_dir: Path | None = None) -> Console:
+def make_console(
+    tmp_path: Path, *, console_dir: Path | None = None, real_node: bool = False
+) -> Console:
     """A jcg node in ``tmp_path/jcg`` with users ``viewer``, ``operator`` and ``admin``
-    (password :data:`PASSWORD`), and its console app on a ManualClock."""
+    (password :data:`PASSWORD`), and its console app on a ManualClock.
+
+    With ``real_node`` the app runs over a :class:`~seabridge.node.service.Node` opened on the
+    directory (no sources; the domain routers need it): close it with ``console.node.close()``.
+    """
     clock = ManualClock(T0_MS)
     config = init_node(
         tmp_path / "jcg", "jcg", "JCG test node", "127.0.0.1:18443", "127.0.0.1:18444", clock
@@ -69,7 +75,13 @@ def make_console(tmp_path: Path, *, console_dir: Path | None = None) -> Console:
     users = UserStore(config.dir.state, clock, config.settings, hasher=fast_hasher())
     for role in ("viewer", "operator", "admin"):
         users.add(role, PASSWORD, role)
-    node = FakeNode(config, users)
+    node: Any = FakeNode(config, users)
+    if real_node:
+        from seabridge.node.service import Node
+
+        node = Node.open(config.dir.root, clock, sources=[])
+        node.users.close()
+        node.users = users
     return Console(node, clock, create_app(node, clock, console_dir=console_dir))
 
 

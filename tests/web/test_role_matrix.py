@@ -9,18 +9,25 @@ matrix unless it is one of ``PUBLIC_ROUTES``. Expected answers: anonymous 401; a
 minimum 403; at or above it anything but 401, 403 and 5xx (dummy path values and empty bodies
 may well give 404 or 422). Every request uses a fresh session or token, so a route that ends
 sessions or revokes tokens cannot disturb the next one.
+
+Websocket routes are checked as ``WS``: the handshake (session cookie with the console's own
+Origin, or a token) is accepted, or refused with close code 4401 (counted as 401) or 4403
+(403). The console app runs over a real node (the domain routers read it).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from console_kit import Console, make_console
 from fastapi import APIRouter, Depends
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 from starlette.routing import Mount
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from seabridge.node.users import ROLES, Role, role_rank
 from seabridge.web.app import ROUTERS
@@ -38,6 +45,12 @@ def _requests(console: Console) -> list[tuple[str, str, Role | None]]:
         original = route.original_route
         if isinstance(original, Mount) and original.path == "":
             continue  # the static console at "/"
+        if isinstance(original, APIWebSocketRoute):
+            role = route_role(route)
+            if role is None:
+                problems.append(f"WS {route.path_format}: declares no role; add require_ws(...)")
+            found.append(("WS", str(route.path_format), role))
+            continue
         if not isinstance(original, APIRoute):
             problems.append(f"{route.path}: a {type(original).__name__} the matrix cannot check")
             continue
@@ -56,7 +69,24 @@ def _requests(console: Console) -> list[tuple[str, str, Role | None]]:
     return found
 
 
+def _connect(console: Console, path: str, role: str | None, via: str) -> int:
+    """A websocket handshake: 200 accepted, else the close code less 4000 (401, 403)."""
+    client = TestClient(console.app)
+    headers = {"Origin": "http://testserver"}
+    if role is not None and via == "session":
+        client.cookies.set("sb_session", console.users.create_session(role).token)
+    elif role is not None:
+        headers["Authorization"] = f"Bearer {console.users.create_token(role, 'matrix').token}"
+    try:
+        with client.websocket_connect(path, headers=headers):
+            return 200
+    except WebSocketDisconnect as exc:
+        return exc.code - 4000 if exc.code >= 4000 else 500
+
+
 def _send(console: Console, method: str, path: str, role: str | None, via: str) -> int:
+    if method == "WS":
+        return _connect(console, path, role, via)
     client = console.client()
     if role is not None and via == "session":
         new = console.users.create_session(role)
@@ -71,8 +101,10 @@ def _send(console: Console, method: str, path: str, role: str | None, via: str) 
 
 
 @pytest.fixture
-def console(tmp_path: Path) -> Console:
-    return make_console(tmp_path)
+def console(tmp_path: Path) -> Iterator[Console]:
+    made = make_console(tmp_path, real_node=True)
+    yield made
+    made.node.close()
 
 
 def test_every_route_enforces_its_role(console: Console) -> None:
@@ -146,7 +178,7 @@ def test_a_public_route_that_is_not_listed_fails(console: Console) -> None:
 
 def test_the_console_app_has_no_federation_route(console: Console) -> None:
     paths = [str(route.path_format) for route in iter_route_contexts(console.app.routes)]
-    assert paths and all(path.startswith("/api/") for path in paths)
+    assert paths and all(path.startswith("/api/") or path == "/metrics" for path in paths)
     assert _send(console, "POST", "/v1/push", "admin", "token") == 404
     assert all(not (route.prefix or "").startswith("/v1") for route in ROUTERS)
 

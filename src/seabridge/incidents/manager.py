@@ -384,8 +384,9 @@ class IncidentManager:
             )
             return [self._change("acknowledged", incident, by=user)]
 
-    def operator_note(self, incident_id: str, user: str, text: str) -> list[Change]:
-        """An operator's note in the timeline (the state does not change)."""
+    def operator_note(self, incident_id: str, user: str, text: str, **detail: Any) -> list[Change]:
+        """An operator's note in the timeline (the state does not change); ``detail`` adds
+        to the recorded ``{"text": text}`` (e.g. ``internal``, where it was sent)."""
         with self.store.write() as conn:
             incident = _rows.load(conn, incident_id)
             _rows.log(
@@ -397,7 +398,7 @@ class IncidentManager:
                 incident.status,
                 "operator",
                 user,
-                {"text": text},
+                {**detail, "text": text},
             )
             return [self._change("noted", incident, by=user)]
 

@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 from seabridge.clock import Clock
 from seabridge.detect import Engine
 from seabridge.detect.rulebook import Rulebook, load_rulebook
-from seabridge.errors import PackError
+from seabridge.errors import IncidentError, PackError
 from seabridge.geo import Feature, ZoneSet, all_names, load_features, load_zones
 from seabridge.hotline.entries import Entry
 from seabridge.hotline.ledger import Ledger
+from seabridge.incidents import Change
 from seabridge.node.directory import NodeConfig, load_node
 from seabridge.node.eventlog import EventLog
 from seabridge.node.feedhealth import FeedHealth
@@ -200,6 +201,40 @@ class Node:
             return
         with self._work:
             self.pipeline.publish_changes(self.incidents.deadline_missed(entries))
+
+    def operate(self, action: Callable[[IncidentsService], Sequence[Change]]) -> list[Change]:
+        """Run an operator's incident ``action`` (the console) between pipeline steps, then
+        publish its changes and any hotline entries it signed.
+
+        Raises:
+            IncidentError: incidents are off on this node (no mechanism), or the action's.
+        """
+        if self.incidents is None:
+            raise IncidentError("incidents are off on this node: no pack in use has a mechanism")
+        with self._work:
+            changes = list(action(self.incidents))
+            self.pipeline.publish_changes(changes)
+        if self.delivery is not None:
+            self.delivery.notify()
+        return changes
+
+    def send(self, action: Callable[[Ledger], Entry]) -> Entry:
+        """Run an operator's hotline ``action`` (it signs one entry) between pipeline steps,
+        publish the entry to the hub's ``hotline`` topic and wake the delivery loop."""
+        with self._work:
+            entry = action(self.ledger)
+            self.pipeline.scan_hotline()  # publishes entries of configured channels
+            peer = entry.log.split("/")[-1]
+            if peer not in self.ledger.peers:
+                self.hub.publish(
+                    "hotline",
+                    {"type": "entry", "peer": peer, "direction": "out", "origin": entry.log,
+                     "seq": entry.seq, "kind": entry.kind, "msg_id": entry.msg_id,
+                     "created": entry.created, "body": dict(entry.body)},
+                )  # fmt: skip
+        if self.delivery is not None:
+            self.delivery.notify()
+        return entry
 
     async def start(
         self,

@@ -41,7 +41,17 @@ from seabridge.node.directory import NodeConfig
 from seabridge.node.users import UserStore
 from seabridge.packs import load_pack
 from seabridge.packs.parties import load_parties
-from seabridge.web import auth
+from seabridge.web import (
+    api_events,
+    api_hotline,
+    api_incidents,
+    api_ledger,
+    api_live,
+    api_metrics,
+    api_vessels,
+    api_zones,
+    auth,
+)
 from seabridge.web.auth import require, route_role
 
 __all__ = [
@@ -55,7 +65,17 @@ __all__ = [
     "create_app",
 ]
 
-ROUTERS: Final[tuple[APIRouter, ...]] = (auth.router,)
+ROUTERS: Final[tuple[APIRouter, ...]] = (
+    auth.router,
+    api_vessels.router,
+    api_zones.router,
+    api_events.router,
+    api_incidents.router,
+    api_hotline.router,
+    api_ledger.router,
+    api_live.router,
+    api_metrics.router,
+)
 """Every router of the console API, included in this order. Extend it here."""
 
 CONSOLE_DIR: Final = Path(__file__).resolve().parent / "console"

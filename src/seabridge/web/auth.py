@@ -34,7 +34,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Final, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, WebSocket
+from fastapi.exceptions import WebSocketException
 from fastapi.routing import APIRoute, RouteContext
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
@@ -54,12 +55,16 @@ __all__ = [
     "PUBLIC_ROUTES",
     "SESSION_COOKIE",
     "UNSAFE_METHODS",
+    "WS_FORBIDDEN",
+    "WS_UNAUTHORIZED",
     "Admin",
     "Operator",
     "Principal",
     "Requirement",
     "Viewer",
+    "WebSocketRequirement",
     "require",
+    "require_ws",
     "route_role",
     "router",
 ]
@@ -69,6 +74,10 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE: Final = "sb_session"
 CSRF_HEADER: Final = "X-CSRF-Token"
 UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WS_UNAUTHORIZED: Final = 4401
+"""Close code of a websocket refused for missing or dead credentials (HTTP 401 + 4000)."""
+WS_FORBIDDEN: Final = 4403
+"""Close code of a websocket refused for a foreign Origin or a role too low (403 + 4000)."""
 PUBLIC_ROUTES: Final = frozenset({("GET", "/api/health"), ("POST", "/api/login")})
 """The only routes open without credentials (method, path)."""
 
@@ -173,6 +182,68 @@ def require(role: Role) -> Requirement:
     return _REQUIREMENTS[role]
 
 
+class WebSocketRequirement:
+    """The dependency of :func:`require_ws`: the :class:`Principal` of a websocket handshake,
+    refused below :attr:`role` (close code :data:`WS_FORBIDDEN`).
+
+    Browsers cannot add headers to a websocket, so the console authenticates with its session
+    cookie, and the ``Origin`` header must then be the console's own origin (scheme and host
+    of the handshake): a page elsewhere cannot borrow the cookie (cross-site websocket
+    hijacking), and SameSite alone does not cover same-site origins. A script may send
+    ``Authorization: Bearer sbt_...`` instead (no Origin check: browsers never attach it).
+    No credentials or dead ones: :data:`WS_UNAUTHORIZED`.
+    """
+
+    def __init__(self, role: Role) -> None:
+        self.role: Role = role
+
+    def __repr__(self) -> str:
+        return f"require_ws({self.role!r})"
+
+    def __call__(self, websocket: WebSocket) -> Principal:
+        principal = _authenticate_ws(websocket)
+        if not principal.has(self.role):
+            raise WebSocketException(WS_FORBIDDEN, f"this needs the {self.role} role")
+        return principal
+
+
+def _authenticate_ws(websocket: WebSocket) -> Principal:
+    users: UserStore = websocket.app.state.node.users
+    scheme, _, credentials = websocket.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials:
+        user = users.token_owner(credentials.strip())
+        if user is None:
+            raise WebSocketException(WS_UNAUTHORIZED, "the API token is not valid")
+        return Principal(user.name, user.role, "token")
+    cookie = websocket.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise WebSocketException(WS_UNAUTHORIZED, "log in first")
+    own = (
+        f"{'https' if websocket.url.scheme == 'wss' else 'http'}://{websocket.headers.get('host')}"
+    )
+    if websocket.headers.get("origin") != own:
+        log.warning("websocket refused: Origin %r is not %r", websocket.headers.get("origin"), own)
+        raise WebSocketException(WS_FORBIDDEN, "cross-origin websocket refused")
+    session = users.session(cookie)
+    if session is None:
+        raise WebSocketException(WS_UNAUTHORIZED, "the session has ended; log in again")
+    return Principal(session.user, session.role, "session")
+
+
+_WS_REQUIREMENTS: Final = {role: WebSocketRequirement(role) for role in ROLES}
+
+
+def require_ws(role: Role) -> WebSocketRequirement:
+    """The dependency a websocket route declares for its minimum ``role`` (the websocket
+    counterpart of :func:`require`; :func:`route_role` finds both).
+
+    Raises:
+        InputError: ``role`` is not viewer, operator or admin.
+    """
+    role_rank(role)
+    return _WS_REQUIREMENTS[role]
+
+
 def route_role(route: APIRoute | RouteContext) -> Role | None:
     """The minimum role ``route`` requires (the highest of its :func:`require` dependencies,
     including its routers'), or None when it declares none.
@@ -184,7 +255,7 @@ def route_role(route: APIRoute | RouteContext) -> Role | None:
     found: list[Role] = []
 
     def walk(dependant: Dependant) -> None:
-        if isinstance(dependant.call, Requirement):
+        if isinstance(dependant.call, Requirement | WebSocketRequirement):
             found.append(dependant.call.role)
         for sub in dependant.dependencies:
             walk(sub)

@@ -50,6 +50,9 @@ export async function api(path, { method = "GET", body, signal } = {}) {
 
 export const post = (path, body = {}) => api(path, { method: "POST", body });
 
+/** The party that wrote a hotline log: "jcg/hotline/ccg" (the API's origins) -> "jcg". */
+export const authorOf = (origin) => String(origin ?? "").split("/")[0];
+
 /**
  * The live feed: calls onMessage({topic, data}) for each message, reconnects with backoff,
  * and re-sends the latest bbox after each reconnect. Returns {setBbox, close}.

@@ -1,7 +1,7 @@
 // Console entry point: language, login, tabs, clocks, and the wiring between the API, the live
 // feed and the three views (map, incidents, hotline). Domain logic lives on the node; this
 // file only fetches, routes messages and presents.
-import { ApiError, api, liveFeed, post, setCsrf } from "./api.js";
+import { ApiError, api, authorOf, liveFeed, post, setCsrf } from "./api.js";
 import { $, h } from "./dom.js";
 import { applyI18n, initialLang, localText, onLangChange, setLang, t, utcText } from "./i18n.js";
 import { createHotline } from "./hotline.js";
@@ -120,7 +120,7 @@ async function onLogout() {
 async function loadPeer() {
   try {
     const ledger = await api("/api/ledger");
-    const other = (ledger.logs ?? []).map((l) => l.origin).find((o) => o && o !== state.me.party);
+    const other = (ledger.logs ?? []).map((l) => authorOf(l.origin)).find((o) => o && o !== state.me.party);
     if (other) state.peer = other;
   } catch {
     // The ledger may be closed to this role; the hotline list can still name the peer.
@@ -128,7 +128,7 @@ async function loadPeer() {
   if (!state.peer) {
     try {
       const msgs = await api("/api/hotline");
-      state.peer = msgs.map((m) => m.origin).find((o) => o && o !== state.me.party) ?? null;
+      state.peer = msgs.map((m) => authorOf(m.origin)).find((o) => o && o !== state.me.party) ?? null;
     } catch {
       state.peer = null;
     }

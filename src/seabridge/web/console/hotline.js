@@ -1,7 +1,7 @@
 // The hotline: every message in the sender's language and in English, with its delivery
 // state (signed into the sender's log, receipted by the peer node, acknowledged by a person,
 // deadline), acknowledgement of incoming messages, and a composer built on the phrasebook.
-import { api, post } from "./api.js";
+import { api, authorOf, post } from "./api.js";
 import { $, clear, h } from "./dom.js";
 import { currentLang, t, timeEl } from "./i18n.js";
 import { partyName } from "./incidents.js";
@@ -48,12 +48,12 @@ export function createHotline(root, ctx) {
     const party = ctx.me()?.party;
     const canAct = ["operator", "admin"].includes(ctx.me()?.role);
     for (const m of [...messages].sort((a, b) => String(b.created).localeCompare(String(a.created)))) {
-      const outgoing = m.origin === party;
+      const outgoing = authorOf(m.origin) === party;
       const status = h("span", { class: "form-status", role: "status", "aria-live": "polite" });
       const ack = async () => {
         status.textContent = t("form.sending");
         try {
-          await post("/api/hotline/ack", { to: m.origin, seq: m.seq });
+          await post("/api/hotline/ack", { to: authorOf(m.origin), seq: m.seq });
           status.textContent = t("form.done");
           await refresh();
         } catch (err) {
@@ -67,7 +67,7 @@ export function createHotline(root, ctx) {
           h(
             "div",
             { class: "msg-head" },
-            h("span", { class: "direction" }, t(outgoing ? "hotline.sent_to_peer" : "hotline.from_peer", { party: partyName(m.origin) })),
+            h("span", { class: "direction" }, t(outgoing ? "hotline.sent_to_peer" : "hotline.from_peer", { party: partyName(authorOf(m.origin)) })),
             h("span", { class: "muted" }, ` · ${m.kind} · #${m.seq}`),
             timeEl(m.created),
           ),
@@ -91,7 +91,7 @@ export function createHotline(root, ctx) {
       console.warn("hotline", err);
     }
     render();
-    ctx.onUnacked?.(messages.filter((m) => m.origin !== ctx.me()?.party && !m.acknowledged).length);
+    ctx.onUnacked?.(messages.filter((m) => authorOf(m.origin) !== ctx.me()?.party && !m.acknowledged).length);
   }
 
   function renderCompose() {
