@@ -20,6 +20,7 @@ from rich.table import Table
 
 from seabridge.cli._app import app, err, out, parse_time_ms, user_errors
 from seabridge.cli.rulebook import PACK_HELP, RULEBOOK_HELP, load_pack_rulebook
+from seabridge.cli.tracks import NODE_HELP, resolve_db
 from seabridge.errors import InputError, StoreError
 from seabridge.units import ms_to_iso
 
@@ -34,7 +35,8 @@ FORMATS = ("jsonl", "geojson", "table")
 
 @app.command("detect")
 def detect_command(
-    db: Path = typer.Option(..., "--db", help="Track store (DuckDB file)."),
+    db: Path | None = typer.Option(None, "--db", help="Track store (DuckDB file)."),
+    node: Path | None = typer.Option(None, "--node", metavar="DIR", help=NODE_HELP),
     start: str | None = typer.Option(None, "--start", help="From this ISO 8601 time (included)."),
     end: str | None = typer.Option(None, "--end", help="Until this ISO 8601 time (excluded)."),
     rulebook_name: str | None = typer.Option(None, "--rulebook", help=RULEBOOK_HELP),
@@ -60,6 +62,7 @@ def detect_command(
             raise InputError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
         if stream and fmt == "geojson":
             raise InputError("--stream writes events as they happen: use jsonl or table")
+        db = resolve_db(db, node)
         if not db.exists():
             raise StoreError(f"{db}: no track store here; create one with `seabridge ingest`")
         rulebook, zones, parties = load_pack_rulebook(rulebook_name, pack_name, build=False)

@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from seabridge.cli._app import app, err, out, parse_time_ms, quarantine_path_for, user_errors
+from seabridge.cli.tracks import NODE_HELP, resolve_db
 
 if TYPE_CHECKING:  # imported inside the command: the track store pulls in DuckDB
     from seabridge.ais.ingest import Progress as ProgressCallback
@@ -75,7 +76,8 @@ def ingest_command(
         "tcp://HOST:PORT or udp://HOST:PORT.",
         show_default=False,
     ),
-    db: Path = typer.Option(..., "--db", help="Track store (DuckDB file); created if new."),
+    db: Path | None = typer.Option(None, "--db", help="Track store (DuckDB file); created if new."),
+    node: Path | None = typer.Option(None, "--node", metavar="DIR", help=NODE_HELP),
     fmt: str = typer.Option("auto", "--format", help=FORMAT_HELP),
     start: str | None = typer.Option(
         None,
@@ -107,6 +109,8 @@ def ingest_command(
     from seabridge.tracks import TrackStore
 
     start_ms = parse_time_ms(start, "--start")
+    with user_errors():
+        db = resolve_db(db, node)
     quarantine_path = quarantine or quarantine_path_for(db)
     show_progress = not as_json and err.is_terminal
     with user_errors():

@@ -17,11 +17,37 @@ if TYPE_CHECKING:  # imported when a command runs: the track store pulls in Duck
     from seabridge.tracks import TrackStore
 
 DB_HELP = "Track store (DuckDB file)."
+NODE_HELP = (
+    "A node directory instead of --db: its tracks.duckdb (refused, naming the node's API, "
+    "while `seabridge serve` runs it)."
+)
 
 
-def _open(db: Path) -> TrackStore:
+def resolve_db(db: Path | None, node: Path | None) -> Path:
+    """The track store of ``--db PATH`` or ``--node DIR`` (exactly one).
+
+    Raises:
+        InputError: neither or both given, or DIR is not a node directory.
+        StoreLockedError: the node is being served (its API is named).
+    """
+    from seabridge.node.client import tracks_path
+
+    if (db is None) == (node is None):
+        raise InputError("give the track store as --db PATH or a node as --node DIR (one of them)")
+    if node is None:
+        assert db is not None
+        return db
+    if not (node / "node.toml").is_file():
+        raise InputError(
+            f"--node {node}: not a node directory (no node.toml); see seabridge node init"
+        )
+    return tracks_path(node)
+
+
+def _open(db: Path | None, node: Path | None = None) -> TrackStore:
     from seabridge.tracks import TrackStore
 
+    db = resolve_db(db, node)
     if not db.exists():
         raise StoreError(
             f"{db}: no track store here; create one with `seabridge ingest ... --db {db}`"
@@ -31,7 +57,8 @@ def _open(db: Path) -> TrackStore:
 
 @tracks_app.command("query")
 def query_command(
-    db: Path = typer.Option(..., "--db", help=DB_HELP),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    node: Path | None = typer.Option(None, "--node", metavar="DIR", help=NODE_HELP),
     mmsi: int | None = typer.Option(None, "--mmsi", help="Only this vessel."),
     start: str | None = typer.Option(None, "--start", help="From this ISO 8601 time (included)."),
     end: str | None = typer.Option(None, "--end", help="Until this ISO 8601 time (excluded)."),
@@ -52,7 +79,7 @@ def query_command(
     with user_errors():
         if fmt == "parquet" and out_path is None:
             raise InputError("--format parquet writes a binary file: give --out PATH")
-        with _open(db) as store:
+        with _open(db, node) as store:
             table = store.positions(bbox=box, start_ms=start_ms, end_ms=end_ms, mmsi=mmsi)
         table = table.select(list(OUTPUT_COLUMNS))
         write_table(table, fmt, out_path if out_path is not None else sys.stdout)  # type: ignore[arg-type]
@@ -62,7 +89,8 @@ def query_command(
 
 @tracks_app.command("export")
 def export_command(
-    db: Path = typer.Option(..., "--db", help=DB_HELP),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    node: Path | None = typer.Option(None, "--node", metavar="DIR", help=NODE_HELP),
     fmt: str = typer.Option("parquet", "--format", help="Only parquet: the archive format."),
     out_dir: Path = typer.Option(..., "--out", help="Directory for the Hive-partitioned archive."),
     start: str | None = typer.Option(None, "--start", help="From this ISO 8601 time (included)."),
@@ -77,14 +105,15 @@ def export_command(
             raise InputError(
                 f"--format {fmt}: the archive is parquet; use `tracks query` for {fmt}"
             )
-        with _open(db) as store:
+        with _open(db, node) as store:
             result = store.export_parquet(out_dir, start_ms, end_ms, overwrite=overwrite)
     out.print(f"wrote {result.rows:,} positions in {len(result.files)} day files under {out_dir}")
 
 
 @app.command("vessels")
 def vessels_command(
-    db: Path = typer.Option(..., "--db", help=DB_HELP),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    node: Path | None = typer.Option(None, "--node", metavar="DIR", help=NODE_HELP),
     fmt: str = typer.Option("table", "--format", help="table, csv or jsonl."),
 ) -> None:
     """Vessels seen: mmsi, name, callsign, imo, ship_type, flag, last_seen."""
@@ -93,7 +122,7 @@ def vessels_command(
     with user_errors():
         if fmt not in ("table", "csv", "jsonl"):
             raise InputError(f"--format {fmt}: choose table, csv or jsonl")
-        with _open(db) as store:
+        with _open(db, node) as store:
             vessels = store.vessels()
         if fmt != "table":
             write_table(vessels, fmt, sys.stdout)  # type: ignore[arg-type]

@@ -1,5 +1,11 @@
 """Serving a node: the federation listener (uvicorn, mutual TLS) and its hotline delivery.
 
+:func:`serve_service` serves a whole :class:`~seabridge.node.service.Node` (what ``seabridge
+serve`` runs): the node's tasks (sources -> ingest -> detection -> incidents, delivery), the
+federation listener and the console listener (:func:`seabridge.web.app.create_app`, plain
+HTTP on ``console.listen``). The rest of this docstring is about :func:`serve_node`, the
+hotline-only form the hotline tests and the latency benchmark use.
+
 :func:`serve_node` runs both in one event loop: uvicorn on the federation listener with the
 node's mutual-TLS context (a client certificate from a pinned peer CA is required), the
 delivery loop (:mod:`seabridge.node.runtime`) and the incidents round
@@ -18,17 +24,22 @@ import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import uvicorn
 
 from seabridge.clock import Clock
 from seabridge.hotline.ledger import Ledger
 from seabridge.node import NodeConfig, server_context
+from seabridge.node.client import remove_serve_file, write_serve_file
 from seabridge.node.directory import Address
 from seabridge.node.runtime import Delivery, DeliveryOptions, open_ledger
 from seabridge.web.federation import federation_app
 
-__all__ = ["FederationServer", "federation_server", "serve_node"]
+if TYPE_CHECKING:  # detection (numba) loads only when a whole node is served
+    from seabridge.node.service import Node
+
+__all__ = ["FederationServer", "console_server", "federation_server", "serve_node", "serve_service"]
 
 log = logging.getLogger(__name__)
 _STOP_TIMEOUT_S = 3  # a delivery step or a request in flight gets this long to finish
@@ -158,3 +169,71 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> li
 
 def _log_alarm(peer: str, text: str) -> None:
     log.warning("ALARM %s: %s", peer, text)
+
+
+def console_server(
+    node: Node, address: Address, *, log_level: str = "info"
+) -> FederationServer | None:
+    """The console listener (plain HTTP; put TLS in front of it when it leaves the host), or
+    None when this installation has no console app (:mod:`seabridge.web.app`)."""
+    try:
+        from seabridge.web.app import create_app
+    except ImportError:
+        return None
+    config = uvicorn.Config(
+        create_app(node, node.clock),
+        host=address.host,
+        port=address.port,
+        lifespan="on",
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=_STOP_TIMEOUT_S,
+    )
+    return FederationServer(config)
+
+
+async def serve_service(
+    node: Node,
+    *,
+    federation: Address | None = None,
+    console: Address | None = None,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[Node], None] | None = None,
+    log_level: str = "info",
+) -> None:
+    """Serve a whole node until ``stop``, SIGINT or SIGTERM: :meth:`Node.start` (sources,
+    pipeline, incidents, delivery), the federation listener (mutual TLS) and the console
+    listener; ``DIR/serve.json`` says so while it runs. On stop the listeners close first,
+    then :meth:`Node.stop` flushes ingest, saves the cursors and closes every file."""
+    stop = stop or asyncio.Event()
+    config = node.config
+    fed_address = federation or config.federation_listen
+    servers = [federation_server(config, node.ledger, fed_address, log_level=log_level)]
+    panel = console_server(node, console or config.console_listen, log_level=log_level)
+    if panel is not None:
+        servers.append(panel)
+    loop = asyncio.get_running_loop()
+    signals = _install_signals(loop, stop)
+    console_url = f"http://{console or config.console_listen}" if panel is not None else None
+    write_serve_file(config.dir.root, console_url, f"https://{fed_address}")
+    try:
+        await node.start()
+        tasks = [asyncio.create_task(server.serve()) for server in servers]
+        while not all(server.started for server in servers) and not stop.is_set():
+            if any(task.done() for task in tasks):  # a port in use ends serve() at once
+                break
+            await asyncio.sleep(0.05)
+        if all(server.started for server in servers) and on_ready is not None:
+            on_ready(node)
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for server in servers:
+            server.should_exit = True
+        waiter.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        await node.stop()
+        remove_serve_file(config.dir.root)
