@@ -56,6 +56,7 @@ __all__ = [
     "BOT_PREFIX",
     "BOT_USER",
     "DemoBot",
+    "DemoClock",
     "DemoNode",
     "DemoPorts",
     "DemoSetup",
@@ -404,12 +405,32 @@ def _entries(ledger: Ledger, origin: str, start: int) -> Iterator[Entry]:
 # --- running ---------------------------------------------------------------------------------
 
 
+class DemoClock:
+    """A :class:`~seabridge.clock.ReplayClock` held at ``origin_ms`` until :meth:`start`, so
+    the minutes spent opening the nodes do not eat replayed time."""
+
+    def __init__(self, origin_ms: int, speed: float, wall: Clock) -> None:
+        self.origin_ms = origin_ms
+        self.speed = speed
+        self._wall = wall
+        self._replay: ReplayClock | None = None
+
+    def start(self) -> None:
+        self._replay = ReplayClock(self.origin_ms, self.speed, wall=self._wall)
+
+    def now_ms(self) -> int:
+        return self.origin_ms if self._replay is None else self._replay.now_ms()
+
+    def sleep(self, seconds: float) -> None:
+        self._wall.sleep(seconds / self.speed)
+
+
 @dataclass
 class DemoRun:
     """What :func:`run_demo` started (for the caller's ``on_ready``)."""
 
     setup: DemoSetup
-    clock: ReplayClock
+    clock: DemoClock
     nodes: dict[str, Node]
     feed: FeedWriter
     bot: DemoBot | None = None
@@ -453,8 +474,8 @@ async def run_demo(
     duration, then wait (at most ``drain_s``) until both hotline outboxes are receipted.
     Every node is stopped and closed on return."""
     wall = wall or SystemClock()
-    clock = ReplayClock(wall.now_ms(), setup.speed, wall=wall)
-    feed = FeedWriter(setup.scenario, setup.feed, clock, clock.now_ms())
+    clock = DemoClock(wall.now_ms(), setup.speed, wall)
+    feed = FeedWriter(setup.scenario, setup.feed, clock, clock.origin_ms)
     nodes: dict[str, Node] = {}
     run = DemoRun(setup, clock, nodes, feed)
     listeners = asyncio.Event()
@@ -469,6 +490,7 @@ async def run_demo(
             await running.start()
         run.bot = _bot(nodes, clock)
         run.tasks.append(asyncio.create_task(_run_bot(run.bot, stop), name="demo bot"))
+        clock.start()
         feed.start()
         if on_ready is not None:
             on_ready(run)
