@@ -11,10 +11,10 @@ feeding both, a replay clock, and a scripted CCG duty officer.
   ``feed.nmea`` as the replay clock reaches each transmission; both nodes tail that file like a
   receiver's log, so they see the same sentences. The listeners are the caller's: ``serve`` is
   handed each open node and runs its federation (and console) listener until told to stop.
-- :class:`DemoBot` is the scripted CCG duty officer: it lets the first notification from the
-  peer go unanswered (so its deadline passes and the peer escalates) and acknowledges every
-  other notification and escalation after a short think time, signing as ``demo-bot`` with
-  texts that start with ``[demo bot]``.
+- :class:`DemoBot` is the scripted CCG duty officer: it lets the peer's first notification
+  about a lasting situation (a vessel in a zone, say) go unanswered, so its deadline passes
+  and the peer escalates, and acknowledges every other notification and escalation after a
+  short think time, signing as ``demo-bot`` with texts that start with ``[demo bot]``.
 - :func:`summarize` counts what both nodes did and verifies both ledgers.
 
 Console logins run on the wall clock (a session must not expire 60 times faster). This module
@@ -50,11 +50,12 @@ from seabridge.node.sources import SourceConfig
 if TYPE_CHECKING:
     from seabridge.node.incidents import IncidentsService
     from seabridge.node.service import Node
-    from seabridge.sim import Scenario
+    from seabridge.sim import Scenario, Transmission
 
 __all__ = [
     "BOT_PREFIX",
     "BOT_USER",
+    "LASTING_KINDS",
     "DemoBot",
     "DemoClock",
     "DemoNode",
@@ -80,7 +81,11 @@ PARTIES: Final = (("jcg", "Japan Coast Guard"), ("ccg", "China Coast Guard"))
 BOT_PARTY: Final = "ccg"
 _BOT_EVERY_S: Final = 0.1  # wall seconds between the bot's looks at the hotline
 _DRAIN_POLL_S: Final = 0.1
+_FEED_EVERY_S: Final = 0.05  # wall seconds between the feed's rounds
 _ASKING: Final = ("notification", "escalation")
+LASTING_KINDS: Final = ("zone_entry", "loitering", "shadowing", "encounter")
+"""Rule kinds whose situations usually outlast an acknowledgement deadline (the bot lets one
+of their notifications pass; close quarters and speed runs are over too soon to escalate)."""
 
 ServeFn = Callable[["Node", asyncio.Event], Coroutine[Any, Any, None]]
 """Runs the listeners of an open node until the event is set (the CLI's, over the web layer)."""
@@ -249,7 +254,8 @@ def _moved(scenario: Scenario, start_ms: int) -> Scenario:
 
 class FeedWriter:
     """One simulator for both nodes: appends the scenario's NMEA to ``path`` as ``clock``
-    reaches each transmission's time (in a thread of its own; :meth:`stop` ends it)."""
+    reaches each transmission's time. :meth:`start` runs it in a thread of its own until the
+    scenario ends or :meth:`stop`; :meth:`pump` is one round of that thread (tests)."""
 
     def __init__(self, scenario: str, path: Path, clock: Clock, start_ms: int) -> None:
         self.scenario = scenario
@@ -261,6 +267,8 @@ class FeedWriter:
         self.error: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo feed", daemon=True)
+        self._transmissions: Iterator[Transmission] | None = None
+        self._next: Transmission | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -270,34 +278,33 @@ class FeedWriter:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
 
-    def _run(self) -> None:
-        from seabridge.sim import Simulation, load_scenario
+    def pump(self, until_ms: int) -> int:
+        """Append every transmission up to ``until_ms`` (flushed); returns the lines added."""
+        if self._transmissions is None:
+            from seabridge.sim import Simulation, load_scenario
 
-        try:
             simulation = Simulation(_moved(load_scenario(self.scenario), self.start_ms))
+            self._transmissions = iter(simulation.transmissions())
+            self._next = next(self._transmissions, None)
+        added: list[str] = []
+        while self._next is not None and self._next.ts_ms <= until_ms:
+            added.extend(line + "\n" for line in self._next.lines())
+            self._next = next(self._transmissions, None)
+        self.finished = self._next is None
+        if added:
             with self.path.open("a", encoding="ascii") as feed:
-                for transmission in simulation.transmissions():
-                    if not self._wait_for(transmission.ts_ms, feed):
-                        return
-                    for line in transmission.lines():
-                        feed.write(line + "\n")
-                        self.lines += 1
-                feed.flush()
-            self.finished = True
+                feed.writelines(added)
+            self.lines += len(added)
+        return len(added)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set() and not self.finished:
+                self.pump(self.clock.now_ms())
+                self._stop.wait(_FEED_EVERY_S)
         except Exception as exc:  # a scripted situation that did not come true ends the feed
             self.error = str(exc)
             log.warning("demo feed stopped: %s", exc)
-
-    def _wait_for(self, ts_ms: int, feed: Any) -> bool:
-        """Flush and wait until the clock reaches ``ts_ms``; False when stopped."""
-        flushed = False
-        while self.clock.now_ms() < ts_ms:
-            if not flushed:
-                feed.flush()
-                flushed = True
-            if self._stop.wait(0.02):
-                return False
-        return not self._stop.is_set()
 
 
 # --- the scripted CCG duty officer -----------------------------------------------------------
@@ -314,11 +321,14 @@ class DemoBot:
     """The scripted duty officer of one node (CCG in the demo), labelled as a bot.
 
     Every ``step`` reads the peer's new messages from this node's mirror. The first
-    ``notification`` is left unanswered, so its deadline passes and the peer escalates; every
-    other notification and every escalation is acknowledged ``think_s`` (clock seconds) after
-    it was written, with an ``ack`` entry whose text starts with ``[demo bot]``, and noted in
-    the incident's timeline as user ``demo-bot``. Deterministic: the choice depends only on
-    the order of the peer's log.
+    ``notification`` about a situation that lasts (:data:`LASTING_KINDS`: a vessel in a zone,
+    loitering, shadowing, a meeting at sea) is left unanswered, so its deadline passes while the
+    incident is still live and the peer escalates. If no escalation has come by then (the
+    situation ended early: the incidents escalate only live ones), the next such notification
+    written after that deadline is left unanswered too. Every other notification, and every
+    escalation, is acknowledged ``think_s`` (clock seconds) after it was written, with an
+    ``ack`` entry whose text starts with ``[demo bot]``, noted in the incident's timeline as
+    user ``demo-bot``. Deterministic: the choices depend only on the peer's log.
     """
 
     def __init__(
@@ -337,8 +347,12 @@ class DemoBot:
         self.incidents = incidents
         self.think_ms = round(think_s * 1000)
         self.on_sent = on_sent
-        self.ignored: tuple[str, int] | None = None
+        self.ignored: list[tuple[str, int]] = []
+        """The peer's notifications left unanswered on purpose (origin, seq)."""
+        self.escalated = False
+        """An escalation from the peer has come: nothing more is left unanswered."""
         self.acked: list[tuple[str, int]] = []
+        self._ignored_until_ms = 0
         self._next = 0
         self._pending: list[_Pending] = []
 
@@ -349,8 +363,9 @@ class DemoBot:
             self._next = entry.seq + 1
             if entry.kind not in _ASKING or entry.deadline is None:
                 continue
-            if entry.kind == "notification" and self.ignored is None:
-                self.ignored = (entry.log, entry.seq)
+            if entry.kind == "escalation":
+                self.escalated = True
+            elif self._ignore(entry):
                 continue
             self._pending.append(
                 _Pending(
@@ -366,6 +381,18 @@ class DemoBot:
         if sent and self.on_sent is not None:
             self.on_sent()
         return sent
+
+    def _ignore(self, entry: Entry) -> bool:
+        """Leave this notification unanswered? (See the class docstring.)"""
+        kind = str(entry.body.get("template", "")).removeprefix("incident.")
+        if self.escalated or kind not in LASTING_KINDS:
+            return False
+        if parse_timestamp(entry.created) <= self._ignored_until_ms:
+            return False
+        assert entry.deadline is not None
+        self.ignored.append((entry.log, entry.seq))
+        self._ignored_until_ms = parse_timestamp(entry.deadline)
+        return True
 
     def _ack(self, item: _Pending) -> Entry:
         text = f"{BOT_PREFIX} Acknowledged your message {item.ref.log}#{item.ref.seq}."

@@ -1,0 +1,146 @@
+"""``seabridge demo``: the headless two-node demo end to end over real sockets (issue 8), the
+options it refuses, and the offline single-node pipeline (``--offline``)."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from seabridge.cli import app
+from seabridge.clock import SystemClock
+from seabridge.node import load_node, open_ledger
+from seabridge.node.demo import BOT_PREFIX
+
+runner = CliRunner()
+SUMMARY_KEYS = {"incidents", "events_by_kind", "hotline", "ledger_verify", "workdir"}
+HOTLINE_KEYS = {"sent", "receipted", "acknowledged", "escalated"}
+
+
+def _free_base() -> int:
+    """A port P with P, P+1, P+10 and P+11 free now (tests run in parallel)."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base > 65_000:
+            continue
+        try:
+            for port in (base, base + 1, base + 10, base + 11):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free ports")
+
+
+@pytest.mark.slow
+def test_the_headless_demo_notifies_acknowledges_escalates_and_verifies(tmp_path: Path) -> None:
+    # ecs-mini at 200x: 20 s is 66 min of the replay clock. CCG's patrol vessel enters the
+    # 12 nm belt at 15 min for 20 min; the bot lets JCG's zone-entry notification pass, its
+    # 15-minute deadline passes (4.5 s) while the incident is live, and JCG escalates.
+    workdir = tmp_path / "demo"
+    result = runner.invoke(
+        app,
+        [
+            "demo", "--headless", "--duration", "20", "--scenario", "ecs-mini",
+            "--speed", "200", "--workdir", str(workdir), "--ports-base", str(_free_base()),
+            "--json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert set(summary) == SUMMARY_KEYS and set(summary["hotline"]) == HOTLINE_KEYS
+    assert summary["workdir"] == str(workdir)
+    assert summary["incidents"] > 0 and summary["events_by_kind"]
+    hotline = summary["hotline"]
+    assert hotline["sent"] > 0 and hotline["receipted"] == hotline["sent"]  # drained
+    assert hotline["acknowledged"] >= 1 and hotline["escalated"] >= 1
+    assert summary["ledger_verify"] == {"jcg": "ok", "ccg": "ok"}
+    clock = SystemClock()
+    with open_ledger(load_node(workdir / "jcg"), clock) as jcg:
+        rows = [row for row in jcg.log_view("ccg") if row["origin"] == jcg.own_origin("ccg")]
+    unanswered = {(r["origin"], r["seq"]) for r in rows if r["kind"] == "notification"}
+    unanswered -= {(r["origin"], r["seq"]) for r in rows if r["acknowledged"]}
+    escalations = [row for row in rows if row["kind"] == "escalation"]
+    assert any(_refs(row) & unanswered for row in escalations)  # the deadline the bot let pass
+    with open_ledger(load_node(workdir / "ccg"), clock) as ccg:
+        acks = [row for row in ccg.log_view("jcg") if row["kind"] == "ack"]
+    assert acks and all(str(row["text"]).startswith(BOT_PREFIX) for row in acks)
+
+
+def _refs(row: dict[str, object]) -> set[tuple[str, int]]:
+    refs = row["refs"]
+    assert isinstance(refs, list)
+    return {(ref["log"], ref["seq"]) for ref in refs}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--headless"], "--duration"),
+        (["--headless", "--duration", "0"], "--duration"),
+        (["--json"], "--headless"),
+        (["--headless", "--duration", "5", "--scenario", "no-such"], "no built-in scenario"),
+        (["--headless", "--duration", "5", "--ports-base", "80"], "ports-base"),
+    ],
+)
+def test_bad_options_exit_2_before_anything_is_made(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    workdir = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--workdir", str(workdir), *args])
+    assert result.exit_code == 2 and message in result.stderr
+    assert not workdir.exists()
+
+
+def test_a_port_in_use_is_named(tmp_path: Path) -> None:
+    base = _free_base()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", base + 11))
+        busy.listen()
+        result = runner.invoke(
+            app,
+            ["demo", "--headless", "--duration", "5", "--ports-base", str(base),
+             "--workdir", str(tmp_path / "demo")],
+        )  # fmt: skip
+    assert result.exit_code == 2 and f"127.0.0.1:{base + 11}" in result.stderr
+
+
+def test_the_demo_refuses_to_replace_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    for mode in (["--offline"], ["--headless", "--duration", "5"]):
+        refused = runner.invoke(
+            app, ["demo", *mode, "--workdir", str(precious), "--ports-base", str(_free_base())]
+        )
+        assert refused.exit_code == 2 and "not empty" in refused.stderr
+    assert (precious / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.slow
+def test_the_offline_demo_runs_the_pipeline_and_finds_every_scripted_situation(
+    tmp_path: Path,
+) -> None:
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    (demo / ".seabridge-demo").write_text("")  # a previous run's output is replaced
+    (demo / "old.txt").write_text("")
+    result = runner.invoke(app, ["demo", "--offline", "--workdir", str(demo)])
+    assert result.exit_code == 0, result.output
+    assert not (demo / "old.txt").exists()
+    truth = [json.loads(line) for line in (demo / "truth.jsonl").read_text().splitlines()]
+    scorecard = result.stdout[result.stdout.index("Scripted situations found") :]
+    for kind in {row["kind"] for row in truth}:
+        scripted = sum(row["kind"] == kind for row in truth)
+        assert f"{kind} " in scorecard
+        line = next(ln for ln in scorecard.splitlines() if f" {kind} " in ln)
+        assert re.findall(r"\d+", line)[-2:] == [str(scripted), str(scripted)], line
+    events = [json.loads(line) for line in (demo / "events.jsonl").read_text().splitlines()]
+    assert events and all(set(e) >= {"id", "kind", "level", "vessels", "start"} for e in events)

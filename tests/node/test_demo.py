@@ -1,0 +1,176 @@
+"""The two-node demo's pieces: the work directory, the shared feed, the demo bot, the summary.
+
+The whole demo over real sockets runs in ``tests/cli/test_demo_cli.py``.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from seabridge.clock import ManualClock, SystemClock
+from seabridge.errors import InputError
+from seabridge.hotline.ledger import Ledger
+from seabridge.node import load_node, open_ledger
+from seabridge.node.demo import (
+    BOT_PREFIX,
+    DemoBot,
+    DemoClock,
+    DemoPorts,
+    FeedWriter,
+    prepare,
+    summarize,
+)
+
+DEADLINE_MS = 15 * 60_000
+
+
+def _wall() -> ManualClock:
+    return ManualClock(SystemClock().now_ms())  # certificates are checked against the wall
+
+
+def test_ports_from_a_base_keep_the_default_layout() -> None:
+    assert DemoPorts() == DemoPorts.from_base(8701)
+    assert DemoPorts.from_base(20000).federation == (20010, 20011)
+    with pytest.raises(InputError, match="ports-base"):
+        DemoPorts.from_base(80)
+
+
+def test_prepare_makes_two_nodes_that_know_each_other_and_private_logins(tmp_path: Path) -> None:
+    setup = prepare(tmp_path / "demo", scenario="ecs-mini", speed=60, clock=_wall())
+    jcg, ccg = (load_node(node.dir) for node in setup.nodes)
+    assert (jcg.party, ccg.party) == ("jcg", "ccg")
+    assert [p.party for p in jcg.peers] == ["ccg"] and [p.party for p in ccg.peers] == ["jcg"]
+    assert (jcg.console_listen.port, ccg.console_listen.port) == (8701, 8702)
+    assert (jcg.federation_listen.port, ccg.federation_listen.port) == (8711, 8712)
+    assert stat.S_IMODE(setup.logins.stat().st_mode) == 0o600
+    logins = setup.logins.read_text()
+    for node in setup.nodes:
+        assert node.user == f"{node.party}-duty" and node.password in logins
+        assert node.console_url in logins
+    assert setup.feed.exists() and setup.feed.stat().st_size == 0
+
+
+def test_a_login_works_on_its_own_node_only(tmp_path: Path) -> None:
+    from seabridge.node.users import UserStore
+
+    setup = prepare(tmp_path / "demo", scenario="ecs-mini", clock=_wall())
+    jcg = setup.node("jcg")
+    with UserStore(jcg.dir / "state.sqlite", SystemClock(), load_node(jcg.dir).settings) as users:
+        assert users.authenticate(jcg.user, jcg.password).role == "operator"
+        assert [user.name for user in users.list()] == ["jcg-duty"]
+
+
+def test_a_previous_demo_is_replaced_and_other_directories_are_refused(tmp_path: Path) -> None:
+    first = prepare(tmp_path / "demo", clock=_wall())
+    (first.workdir / "old.txt").write_text("")
+    second = prepare(tmp_path / "demo", clock=_wall())
+    assert not (second.workdir / "old.txt").exists()
+    assert first.node("jcg").password != second.node("jcg").password
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "keep.txt").write_text("keep me")
+    with pytest.raises(InputError, match="not empty"):
+        prepare(precious, clock=_wall())
+    assert (precious / "keep.txt").read_text() == "keep me"
+    with pytest.raises(InputError, match="speed"):
+        prepare(tmp_path / "other", speed=0)
+
+
+def test_the_demo_clock_is_held_until_started_then_runs_at_its_speed() -> None:
+    wall = ManualClock(1_000_000)
+    clock = DemoClock(5_000, 60, wall)
+    wall.advance(30)
+    assert clock.now_ms() == 5_000
+    clock.start()
+    wall.advance(2)
+    assert clock.now_ms() == 5_000 + 120_000
+
+
+def test_the_feed_holds_the_scenario_up_to_the_clock_and_starts_now(tmp_path: Path) -> None:
+    t0_ms = 1_800_000_000_000
+    feed = tmp_path / "feed.nmea"
+    writer = FeedWriter("ecs-mini", feed, ManualClock(t0_ms), t0_ms)
+    assert writer.pump(t0_ms) == 0
+    first = writer.pump(t0_ms + 30_000)
+    second = writer.pump(t0_ms + 60_000)
+    lines = feed.read_text().splitlines()
+    assert first and second and len(lines) == first + second == writer.lines
+    assert not writer.finished
+    stamps = [int(line.split("c:")[1].split("*")[0].split(",")[0]) for line in lines]
+    assert stamps == sorted(stamps)
+    assert min(stamps) > t0_ms // 1000 and max(stamps) <= t0_ms // 1000 + 60
+
+
+def _deliver(sender: Ledger, receiver: Ledger, to: str) -> None:
+    while (body := sender.push_request(to)) is not None:
+        sender.accept_response(to, receiver.receive_push(body))
+
+
+def _notify(
+    ledger: Ledger, clock: ManualClock, kind: str = "notification", rule: str = "zone_entry"
+) -> int:
+    body: dict[str, object] = {
+        "text": "Please confirm your intentions.",
+        "text_en": "Please confirm your intentions.",
+        "marker": "WARNING",
+        "template": f"incident.{rule}",
+        "incident": f"{rule}:1",
+    }
+    if kind == "escalation":
+        body["level"] = 2
+    return ledger.send("ccg", kind, body, deadline_ms=clock.now_ms() + DEADLINE_MS, lang="en").seq
+
+
+def test_the_bot_lets_a_deadline_pass_until_an_escalation_and_acks_the_rest_as_a_bot(
+    tmp_path: Path,
+) -> None:
+    clock = _wall()
+    setup = prepare(tmp_path / "demo", clock=clock)
+    jcg_dir, ccg_dir = (node.dir for node in setup.nodes)
+    with (
+        open_ledger(load_node(jcg_dir), clock) as jcg,
+        open_ledger(load_node(ccg_dir), clock) as ccg,
+    ):
+        short = _notify(jcg, clock, rule="close_quarters")  # over before any deadline
+        first, second = _notify(jcg, clock), _notify(jcg, clock)
+        _deliver(jcg, ccg, "ccg")
+        woken: list[int] = []
+        bot = DemoBot(ccg, "jcg", clock, think_s=120, on_sent=lambda: woken.append(1))
+        assert bot.step() == []  # thinking
+        clock.advance(120)
+        acks = bot.step()
+        assert bot.ignored == [(jcg.own_origin("ccg"), first)]
+        assert [(a.kind, a.refs[0].seq) for a in acks] == [("ack", short), ("ack", second)]
+        assert woken == [1]
+        assert str(acks[0].body["text"]).startswith(BOT_PREFIX)
+        clock.advance(DEADLINE_MS / 1000)  # no escalation came (the situation was over)
+        third = _notify(jcg, clock)
+        escalation = _notify(jcg, clock, "escalation")
+        fourth = _notify(jcg, clock)
+        _deliver(jcg, ccg, "ccg")
+        clock.advance(120)
+        assert [a.refs[0].seq for a in bot.step()] == [escalation, fourth]
+        assert bot.ignored == [(jcg.own_origin("ccg"), first), (jcg.own_origin("ccg"), third)]
+        assert bot.escalated and bot.step() == []  # each message once
+        _deliver(ccg, jcg, "jcg")
+        own = jcg.own_origin("ccg")
+        rows = jcg.log_view("ccg")
+        acked = {row["seq"]: row["acknowledged"] for row in rows if row["origin"] == own}
+        assert acked == {
+            short: True, first: False, second: True, third: False, escalation: True, fourth: True
+        }  # fmt: skip
+
+
+def test_the_summary_of_a_demo_that_has_not_run_is_empty_and_verified(tmp_path: Path) -> None:
+    setup = prepare(tmp_path / "demo", clock=_wall())
+    summary = summarize(setup)
+    assert summary == {
+        "incidents": 0,
+        "events_by_kind": {},
+        "hotline": {"sent": 0, "receipted": 0, "acknowledged": 0, "escalated": 0},
+        "ledger_verify": {"jcg": "ok", "ccg": "ok"},
+        "workdir": str(setup.workdir),
+    }
