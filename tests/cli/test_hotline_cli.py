@@ -135,7 +135,7 @@ def test_template_in_japanese_stores_both_languages_and_a_relative_deadline(pair
     assert sent["deadline"] == "2026-05-01T00:15:00Z"
     assert sent["created"] == "2026-05-01T00:00:00Z"
     (row,) = log(pair, "jcg")
-    assert set(row) == LOG_KEYS
+    assert set(row) == LOG_KEYS | {"deadline"} and row["deadline"] == sent["deadline"]
     assert row["msg_id"] == sent["msg_id"] and row["lang"] == "ja"
     assert "区域「Test zone (declared by JP)」に入りました" in row["text"]
     assert row["text_en"].startswith("INFORMATION. Vessel 412345678 entered the zone")

@@ -66,7 +66,7 @@ def log_view(
 
     ``receipted``: for own entries, a cosignature by the peer covers it; for mirror entries, we
     cosigned a checkpoint covering it (``own_cosigner`` names our key). ``acknowledged``: an
-    ``ack`` entry in either log refers to it.
+    ``ack`` entry in either log refers to it. ``deadline`` only when the entry has one.
     """
     acked = {
         (log, seq)
@@ -84,24 +84,23 @@ def log_view(
             entry = Entry.from_bytes(data)
             at = bisect.bisect_right(sizes, seq)  # first cosigned size > seq
             receipt = earliest[at] if at < len(sizes) else None
-            rows.append(
-                {
-                    "origin": origin,
-                    "seq": seq,
-                    "msg_id": entry.msg_id,
-                    "kind": entry.kind,
-                    "created": entry.created,
-                    "lang": entry.lang,
-                    "text": entry.body.get("text"),
-                    "text_en": entry.body.get("text_en"),
-                    "refs": [
-                        {"log": r.log, "seq": r.seq, "leaf": _b64(r.leaf)} for r in entry.refs
-                    ],
-                    "receipted": receipt is not None,
-                    "receipt_time": None if receipt is None else format_timestamp(receipt * 1000),
-                    "acknowledged": (origin, seq) in acked,
-                }
-            )
+            row: dict[str, Any] = {
+                "origin": origin,
+                "seq": seq,
+                "msg_id": entry.msg_id,
+                "kind": entry.kind,
+                "created": entry.created,
+                "lang": entry.lang,
+                "text": entry.body.get("text"),
+                "text_en": entry.body.get("text_en"),
+                "refs": [{"log": r.log, "seq": r.seq, "leaf": _b64(r.leaf)} for r in entry.refs],
+                "receipted": receipt is not None,
+                "receipt_time": None if receipt is None else format_timestamp(receipt * 1000),
+                "acknowledged": (origin, seq) in acked,
+            }
+            if entry.deadline is not None:
+                row["deadline"] = entry.deadline
+            rows.append(row)
     rows.sort(key=lambda row: (parse_timestamp(row["created"]), row["origin"], row["seq"]))
     return rows
 

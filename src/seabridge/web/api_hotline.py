@@ -14,17 +14,18 @@ Routes::
 Row ``origin`` is the log (``jcg/hotline/ccg``: jcg's log on the channel to ccg). Bodies are
 built by :mod:`seabridge.node.messages`, as ``seabridge hotline send|ack`` builds them; the
 node signs at once (also to a party of the pack not configured yet) and publishes the entry
-on the hub's ``hotline`` topic. An unknown peer or template, or a bad field, is a 400.
+on the hub's ``hotline`` topic. An unknown peer or template, or a bad field, is a 400; a
+``msg_id`` stored with other content (acknowledging again with another text) a 409.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from seabridge.errors import InputError, MalformedError, UnknownPeerError
+from seabridge.errors import InputError, LedgerError, MalformedError, UnknownPeerError
 from seabridge.hotline.entries import Entry
 from seabridge.hotline.ledger import Ledger
 from seabridge.node import messages
@@ -36,7 +37,8 @@ __all__ = ["router"]
 MAX_TEXT = 4000
 router = APIRouter(prefix="/api/hotline", tags=["hotline"])
 _BAD: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Unknown peer or template, or a bad field"}
+    400: {"description": "Unknown peer or template, or a bad field"},
+    409: {"description": "The msg_id (an ack: the entry) is stored with other content"},
 }
 
 
@@ -77,6 +79,8 @@ def _sign(request: Request, action: Any) -> Entry:
         entry: Entry = node_of(request).send(action)
     except (UnknownPeerError, MalformedError) as exc:
         raise InputError(str(exc)) from None
+    except LedgerError as exc:  # e.g. a msg_id (an ack) stored with other content
+        raise HTTPException(409, str(exc)) from None
     return entry
 
 

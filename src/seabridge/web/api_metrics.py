@@ -1,8 +1,8 @@
 """``GET /metrics`` (admin, by session or an admin's API token): the node's counters and
 gauges in the Prometheus text format 0.0.4, for a scraper with a ``Bearer sbt_...`` token.
 
-Outside ``/api`` where scrapers look for it; the static console never shadows it (routes
-come before the mount).
+Outside ``/api`` where scrapers look for it (the one route there); the static console never
+shadows it (routes come before the mount).
 """
 
 from __future__ import annotations
