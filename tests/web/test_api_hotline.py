@@ -135,7 +135,8 @@ def test_ack_of_the_peers_entry(api: ApiNode) -> None:
     ack = next(r for r in rows if r["msg_id"] == response.json()["msg_id"])
     assert ack["kind"] == "ack" and ack["refs"][0]["seq"] == seq
     missing = operator.post("/api/hotline/ack", json={"to": "ccg", "seq": 99})
-    assert missing.status_code == 400 and "no entry 99" in missing.json()["detail"]
+    assert missing.status_code == 400
+    assert "seq 99: ccg/hotline/jcg has no such entry here" in missing.json()["detail"]
 
 
 def test_a_viewer_reads_but_cannot_send(api: ApiNode) -> None:

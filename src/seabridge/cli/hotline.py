@@ -42,7 +42,6 @@ if TYPE_CHECKING:  # the hotline, node and pack modules are imported when a comm
     from seabridge.hotline.ledger import Ledger
     from seabridge.hotline.verify import Report
     from seabridge.node import NodeConfig
-    from seabridge.packs.phrasebook import Phrasebook
 
 __all__ = ["CLOCK", "hotline_app", "ledger_app", "parse_deadline"]
 
@@ -134,17 +133,6 @@ def _open_ledger(node: NodeConfig) -> Ledger:
     return open_ledger(node, CLOCK)
 
 
-def _phrasebook(node: NodeConfig) -> Phrasebook:
-    from seabridge.packs import load_pack
-    from seabridge.packs.phrasebook import load_phrasebook
-
-    for name in node.packs:
-        pack = load_pack(name)
-        if "phrasebook" in pack.files:
-            return load_phrasebook(pack)
-    raise InputError(f"{node.dir.toml}: no pack in use has a phrasebook; use --text")
-
-
 def _params(items: list[str]) -> dict[str, str | int]:
     params: dict[str, str | int] = {}
     for item in items:
@@ -164,45 +152,27 @@ def _message(
     lang: str,
     marker: str | None,
 ) -> dict[str, object]:
-    """The body of a message: rendered from a template, or free text with its English."""
-    from seabridge.hotline.entries import MARKERS
+    """The body of a message (:func:`seabridge.node.messages.message_body`, as the console's
+    ``POST /api/hotline/send`` builds it)."""
+    from seabridge.node.messages import CLI_SPELLING, message_body, phrasebook_of
 
-    if (template is None) == (text is None):
-        raise InputError("give either --template ID (with --param NAME=VALUE) or --text TEXT")
-    if template is not None:
-        if marker is not None:
-            raise InputError("--marker goes with --text; a template has its own marker")
-        book = _phrasebook(node)
-        rendered, english = book.render(template, lang, _params(params))
-        return {
-            "text": rendered,
-            "text_en": english,
-            "marker": book.template(template).marker,
-            "template": template,
-            "params": {k: str(v) for k, v in _params(params).items()},
-        }
-    if params:
-        raise InputError("--param goes with --template")
-    marker = marker or "INFORMATION"
-    if marker not in MARKERS:
-        raise InputError(f"--marker {marker!r}: one of {', '.join(MARKERS)}")
-    if lang != "en" and text_en is None:
-        raise InputError(f"--lang {lang}: give the English text too with --text-en")
-    assert text is not None
-    return {"text": text, "text_en": text if lang == "en" else text_en, "marker": marker}
+    return message_body(
+        lambda: phrasebook_of(node, spell=CLI_SPELLING),
+        template=template,
+        params=_params(params),
+        text=text,
+        text_en=text_en,
+        lang=lang,
+        marker=marker,
+        spell=CLI_SPELLING,
+    )
 
 
 def _peer_ref(ledger: Ledger, peer: str, seq: int) -> Ref:
     """A reference to entry ``seq`` of ``peer``'s log as mirrored here."""
-    from seabridge.hotline.entries import Entry, Ref
+    from seabridge.node.messages import CLI_SPELLING, peer_ref
 
-    origin = ledger.mirror_origin(peer)
-    found = ledger.entries(origin, seq, seq + 1) if seq >= 0 else []
-    if not found:
-        raise InputError(
-            f"--seq {seq}: {origin} has no such entry here ({ledger.size(origin)} received)"
-        )
-    return Ref(origin, seq, Entry.from_bytes(found[0][0]).leaf_hash())
+    return peer_ref(ledger, peer, seq, spell=CLI_SPELLING)
 
 
 def _sent(peer: str, entry: Entry, as_json: bool, *, configured: bool = True) -> None:
@@ -321,15 +291,12 @@ def ack(
     Acknowledging the same entry again returns the stored ack.
     """
     from seabridge.node import load_node
+    from seabridge.node.messages import CLI_SPELLING, ack_body
 
     with _errors():
         node = load_node(node_dir)
         node.peer(to)
-        body: dict[str, object] = {}
-        if text is not None:
-            if lang != "en" and text_en is None:
-                raise InputError(f"--lang {lang}: give the English text too with --text-en")
-            body = {"text": text, "text_en": text if lang == "en" else text_en}
+        body = ack_body(text, text_en, lang, spell=CLI_SPELLING)
         with _open_ledger(node) as ledger:
             ref = _peer_ref(ledger, to, seq)
             entry = ledger.send(to, "ack", body, refs=(ref,), lang=lang, msg_id=f"ack.{to}.{seq}")
@@ -392,15 +359,10 @@ def _log_table(node: NodeConfig, rows: list[dict[str, Any]]) -> Table:
 
 
 def _trusted(node: NodeConfig) -> list[Verifier]:
-    """The node's configured keys: its own (current and retired) and its peers' vkeys."""
-    from seabridge.hotline.keys import parse_vkey
+    """The node's configured keys (:func:`seabridge.node.record.trusted_keys`)."""
+    from seabridge.node.record import trusted_keys
 
-    keys = [node.log_key(), node.cosigner_key(), *node.retired_keys("log")]
-    keys += node.retired_keys("cosigner")
-    trusted = [key.verifier for key in keys]
-    for peer in node.peers:
-        trusted += [parse_vkey(peer.log_vkey), parse_vkey(peer.cosigner_vkey)]
-    return trusted
+    return trusted_keys(node)
 
 
 def _report(report: Report, as_json: bool) -> None:

@@ -154,7 +154,7 @@ def ack_body(
     return {"text": text, "text_en": _english(text, text_en, lang, spell)}
 
 
-def peer_ref(ledger: Ledger, peer: str, seq: int) -> Ref:
+def peer_ref(ledger: Ledger, peer: str, seq: int, *, spell: Spelling = JSON_SPELLING) -> Ref:
     """A reference to entry ``seq`` of ``peer``'s log as mirrored here.
 
     Raises:
@@ -164,7 +164,10 @@ def peer_ref(ledger: Ledger, peer: str, seq: int) -> Ref:
     origin = ledger.mirror_origin(peer)
     found = ledger.entries(origin, seq, seq + 1) if seq >= 0 else []
     if not found:
-        raise InputError(f"{origin} has no entry {seq} here (see the hotline log)")
+        raise InputError(
+            f"{spell('seq')} {seq}: {origin} has no such entry here "
+            f"({ledger.size(origin)} received)"
+        )
     return Ref(origin, seq, Entry.from_bytes(found[0][0]).leaf_hash())
 
 
