@@ -9,6 +9,7 @@ CONSOLE_VENDOR := src/seabridge/web/console/vendor
 # Without npm, setup still builds the Python side and says the console is incomplete.
 CONSOLE_STAMP := $(if $(shell command -v npm 2>/dev/null),$(CONSOLE_VENDOR)/.stamp,console-no-npm)
 DEMO_OUT ?= demo-out
+DEMO_SECONDS ?= 60
 BENCH ?=
 
 .DEFAULT_GOAL := help
@@ -40,8 +41,8 @@ $(CONSOLE_VENDOR)/.stamp: $(NPM_STAMP) scripts/vendor_console.mjs
 console-no-npm:
 	@echo "make setup: npm not found; the console's vendor files are missing (install Node.js 20+)" >&2
 
-demo: setup  ## run the main pipeline on built-in East China Sea data and print the summary
-	$(BIN)/seabridge demo --out $(DEMO_OUT)
+demo: setup  ## two federated nodes on built-in East China Sea data for a minute, then the summary
+	$(BIN)/seabridge demo --headless --duration $(DEMO_SECONDS) --scenario ecs-mini --workdir $(DEMO_OUT)
 
 lint: setup  ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check src tests benchmarks

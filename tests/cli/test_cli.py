@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -200,35 +199,6 @@ def test_vessels_lists_static_data_and_flag(sample: Path, tmp_path: Path) -> Non
         "flag",
         "last_seen",
     ]
-
-
-def test_demo_refuses_to_replace_a_directory_it_did_not_make(tmp_path: Path) -> None:
-    precious = tmp_path / "notes"
-    precious.mkdir()
-    (precious / "notes.txt").write_text("keep me")
-    refused = runner.invoke(app, ["demo", "--out", str(precious)])
-    assert refused.exit_code == 2 and "not empty" in refused.stderr
-    assert (precious / "notes.txt").read_text() == "keep me"
-
-
-@pytest.mark.slow
-def test_demo_runs_the_whole_pipeline_and_finds_every_scripted_situation(tmp_path: Path) -> None:
-    demo = tmp_path / "demo"
-    demo.mkdir()
-    (demo / ".seabridge-demo").write_text("")  # a previous run's output is replaced
-    (demo / "old.txt").write_text("")
-    result = runner.invoke(app, ["demo", "--out", str(demo)])
-    assert result.exit_code == 0, result.output
-    assert not (demo / "old.txt").exists()
-    truth = [json.loads(line) for line in (demo / "truth.jsonl").read_text().splitlines()]
-    scorecard = result.stdout[result.stdout.index("Scripted situations found") :]
-    for kind in {row["kind"] for row in truth}:
-        scripted = sum(row["kind"] == kind for row in truth)
-        assert f"{kind} " in scorecard
-        line = next(ln for ln in scorecard.splitlines() if f" {kind} " in ln)
-        assert re.findall(r"\d+", line)[-2:] == [str(scripted), str(scripted)], line
-    events = [json.loads(line) for line in (demo / "events.jsonl").read_text().splitlines()]
-    assert events and all(set(e) >= {"id", "kind", "level", "vessels", "start"} for e in events)
 
 
 def test_console_script_is_installed() -> None:

@@ -4,6 +4,7 @@ options it refuses, and the offline single-node pipeline (``--offline``)."""
 from __future__ import annotations
 
 import json
+import random
 import re
 import socket
 from pathlib import Path
@@ -22,13 +23,11 @@ HOTLINE_KEYS = {"sent", "receipted", "acknowledged", "escalated"}
 
 
 def _free_base() -> int:
-    """A port P with P, P+1, P+10 and P+11 free now (tests run in parallel)."""
+    """A port P with P, P+1, P+10 and P+11 free now (tests run in parallel), below the
+    ephemeral range (Linux: 32768 up), where outgoing connections would take it meanwhile."""
+    rng = random.Random()
     for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base > 65_000:
-            continue
+        base = rng.randrange(20_000, 32_000)
         try:
             for port in (base, base + 1, base + 10, base + 11):
                 with socket.socket() as sock:
@@ -41,9 +40,9 @@ def _free_base() -> int:
 
 @pytest.mark.slow
 def test_the_headless_demo_notifies_acknowledges_escalates_and_verifies(tmp_path: Path) -> None:
-    # ecs-mini at 200x: 20 s is 66 min of the replay clock. CCG's patrol vessel enters the
-    # 12 nm belt at 15 min for 20 min; the bot lets JCG's zone-entry notification pass, its
-    # 15-minute deadline passes (4.5 s) while the incident is live, and JCG escalates.
+    # ecs-mini at 200x: 20 s is 66 min of the replay clock. JCG's first notification (a close
+    # quarters situation, some 13 min in) is left unanswered by the bot and its 15-minute
+    # deadline (4.5 s) passes; CCG's notifications nobody answers at JCG escalate.
     workdir = tmp_path / "demo"
     result = runner.invoke(
         app,
@@ -65,10 +64,10 @@ def test_the_headless_demo_notifies_acknowledges_escalates_and_verifies(tmp_path
     clock = SystemClock()
     with open_ledger(load_node(workdir / "jcg"), clock) as jcg:
         rows = [row for row in jcg.log_view("ccg") if row["origin"] == jcg.own_origin("ccg")]
-    unanswered = {(r["origin"], r["seq"]) for r in rows if r["kind"] == "notification"}
-    unanswered -= {(r["origin"], r["seq"]) for r in rows if r["acknowledged"]}
-    escalations = [row for row in rows if row["kind"] == "escalation"]
-    assert any(_refs(row) & unanswered for row in escalations)  # the deadline the bot let pass
+    first = next(row for row in rows if row["kind"] == "notification")
+    assert not first["acknowledged"]  # the bot let it pass
+    missed = [row for row in rows if row["kind"] == "deadline-missed"]
+    assert any((first["origin"], first["seq"]) in _refs(row) for row in missed)
     with open_ledger(load_node(workdir / "ccg"), clock) as ccg:
         acks = [row for row in ccg.log_view("jcg") if row["kind"] == "ack"]
     assert acks and all(str(row["text"]).startswith(BOT_PREFIX) for row in acks)

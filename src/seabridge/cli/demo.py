@@ -3,9 +3,9 @@ single-node pipeline.
 
 Thin: :mod:`seabridge.node.demo` makes the work directory, runs both nodes on a replay clock
 with one simulator feeding both and a scripted CCG duty officer, and summarizes; this command
-adds the listeners (:func:`seabridge.web.server.federation_server` and the console app of
-:func:`seabridge.web.app.create_app`, on sockets bound up front), prints the consoles and
-logins, and stops on Ctrl-C. ``--headless --duration S --json`` runs it unattended and prints
+serves each node with :func:`seabridge.web.server.serve_service` (what ``seabridge serve``
+runs: the node, its federation and console listeners), prints the consoles and logins, and
+stops on Ctrl-C. ``--headless --duration S --json`` runs it unattended and prints
 the summary. ``--offline`` is the single-node pipeline: simulate -> ingest -> detect, scored
 against the scenario's ground truth.
 """
@@ -16,9 +16,9 @@ import asyncio
 import json
 import logging
 import shutil
-import signal
 import socket
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ from seabridge.cli._app import app, err, out, quarantine_path_for, user_errors
 from seabridge.cli.detect import event_line
 from seabridge.cli.ingest import summary_table
 from seabridge.cli.rulebook import load_pack_rulebook
-from seabridge.errors import InputError
+from seabridge.errors import InputError, SeabridgeError
 from seabridge.units import iso_to_ms
 
 if TYPE_CHECKING:  # the domain packages are imported inside the command (CLI start-up time)
@@ -105,108 +105,58 @@ def _live(
     from seabridge.sim import load_scenario
 
     load_scenario(scenario)  # a bad name fails before anything is made
-    sockets = _bind(ports)
-    try:
-        setup = prepare(workdir, scenario=scenario, speed=speed, ports=ports)
-        logging.basicConfig(
-            level=logging.WARNING if duration is not None else logging.INFO,
-            format="%(asctime)s %(levelname)s %(message)s",
+    _check_ports(ports)
+    setup = prepare(workdir, scenario=scenario, speed=speed, ports=ports)
+    logging.basicConfig(
+        level=logging.WARNING if duration is not None else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    err.print(f"demo: {scenario} at {speed:g}x in {workdir}", markup=False)
+    run = asyncio.run(_run(setup, duration))
+    if run.failed:
+        raise SeabridgeError(
+            f"the demo stopped: {', '.join(run.failed)} ended early (see the log above); "
+            f"its directory is kept: {workdir}"
         )
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        err.print(f"demo: {scenario} at {speed:g}x in {workdir}", markup=False)
-        asyncio.run(_run(setup, sockets, duration))
-    finally:
-        for sock in sockets.values():
-            sock.close()
     if duration is None:
         out.print(f"demo stopped; its directory is kept: {workdir}", markup=False)
         return None
     return summarize(setup)
 
 
-def _bind(ports: DemoPorts) -> dict[tuple[str, int], socket.socket]:
-    """Bind every listener now, so a port in use fails before anything starts."""
-    bound: dict[tuple[str, int], socket.socket] = {}
+def _check_ports(ports: DemoPorts) -> None:
+    """Fail before anything is made when a listener's port is taken."""
     for kind, pair in (("console", ports.console), ("federation", ports.federation)):
         for port in pair:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((ports.host, port))
-            except OSError as exc:
-                sock.close()
-                for other in bound.values():
-                    other.close()
-                raise InputError(
-                    f"{kind} port {ports.host}:{port} cannot be used ({exc.strerror}); "
-                    "choose others with --ports-base PORT"
-                ) from None
-            sock.listen(128)
-            sock.setblocking(False)
-            bound[(kind, port)] = sock
-    return bound
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind((ports.host, port))
+                except OSError as exc:
+                    raise InputError(
+                        f"{kind} port {ports.host}:{port} cannot be used ({exc.strerror}); "
+                        "choose others with --ports-base PORT"
+                    ) from None
 
 
-async def _run(
-    setup: DemoSetup, sockets: dict[tuple[str, int], socket.socket], duration: float | None
-) -> DemoRun:
+async def _run(setup: DemoSetup, duration: float | None) -> DemoRun:
+    """Both nodes served as ``seabridge serve`` serves one (its Ctrl-C handler stops both)."""
     from seabridge.node.demo import run_demo
+    from seabridge.web.server import serve_service
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    level = "warning" if duration is not None else "info"
 
-    async def serve(node: Node, until: asyncio.Event) -> None:
-        await _serve(node, sockets, console=duration is None, stop=until)
+    async def serve(node: Node, stop: asyncio.Event, ready: Callable[[], None]) -> None:
+        await serve_service(node, stop=stop, on_ready=lambda _: ready(), log_level=level)
 
-    try:
-        return await run_demo(
-            setup,
-            serve,
-            stop=stop,
-            duration_s=duration,
-            on_ready=None if duration is not None else _announce,
-        )
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-
-
-async def _serve(
-    node: Node,
-    sockets: dict[tuple[str, int], socket.socket],
-    *,
-    console: bool,
-    stop: asyncio.Event,
-) -> None:
-    """The node's federation listener (and console) on the pre-bound sockets until ``stop``."""
-    import uvicorn
-
-    from seabridge.web.server import FederationServer, federation_server
-
-    servers = [federation_server(node.config, node.ledger, log_level="warning")]
-    listening = [sockets[("federation", node.config.federation_listen.port)]]
-    if console:
-        from seabridge.web.app import create_app
-
-        config = uvicorn.Config(
-            create_app(node, node.clock),
-            log_level="warning",
-            access_log=False,
-            server_header=False,
-            timeout_graceful_shutdown=3,
-        )
-        servers.append(FederationServer(config))  # uvicorn, leaving signals to the demo
-        listening.append(sockets[("console", node.config.console_listen.port)])
-    tasks = [
-        asyncio.create_task(server.serve([sock]))
-        for server, sock in zip(servers, listening, strict=True)
-    ]
-    await stop.wait()
-    for server in servers:
-        server.should_exit = True
-    await asyncio.gather(*tasks, return_exceptions=True)
+    return await run_demo(
+        setup,
+        serve,
+        stop=asyncio.Event(),
+        duration_s=duration,
+        on_ready=None if duration is not None else _announce,
+    )
 
 
 def _announce(run: DemoRun) -> None:

@@ -9,12 +9,13 @@ feeding both, a replay clock, and a scripted CCG duty officer.
   detection's data time, deadlines, heartbeats and ledger timestamps all run together. One
   :class:`FeedWriter` runs the scenario (its start moved to now) and appends its NMEA to
   ``feed.nmea`` as the replay clock reaches each transmission; both nodes tail that file like a
-  receiver's log, so they see the same sentences. The listeners are the caller's: ``serve`` is
-  handed each open node and runs its federation (and console) listener until told to stop.
-- :class:`DemoBot` is the scripted CCG duty officer: it lets the peer's first notification
-  about a lasting situation (a vessel in a zone, say) go unanswered, so its deadline passes
-  and the peer escalates, and acknowledges every other notification and escalation after a
-  short think time, signing as ``demo-bot`` with texts that start with ``[demo bot]``.
+  receiver's log, so they see the same sentences. Serving is the caller's: ``serve`` is handed
+  each open node and serves it as ``seabridge serve`` does until told to stop.
+- :class:`DemoBot` is the scripted CCG duty officer: it lets the peer's first notification go
+  unanswered, so its deadline passes and the peer escalates (if that situation was over by
+  then, the next one after the deadline), and acknowledges every other notification and
+  escalation after a short think time, signing as ``demo-bot`` with texts that start with
+  ``[demo bot]``.
 - :func:`summarize` counts what both nodes did and verifies both ledgers.
 
 Console logins run on the wall clock (a session must not expire 60 times faster). This module
@@ -24,6 +25,7 @@ never imports the web layer or the CLI.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import dataclasses
 import json
@@ -39,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from seabridge.clock import Clock, ReplayClock, SystemClock
+from seabridge.clock import Clock, SystemClock
 from seabridge.errors import InputError
 from seabridge.hotline.entries import Entry, Ref, parse_timestamp
 from seabridge.hotline.ledger import MAX_PULL, Ledger
@@ -55,7 +57,6 @@ if TYPE_CHECKING:
 __all__ = [
     "BOT_PREFIX",
     "BOT_USER",
-    "LASTING_KINDS",
     "DemoBot",
     "DemoClock",
     "DemoNode",
@@ -81,14 +82,13 @@ PARTIES: Final = (("jcg", "Japan Coast Guard"), ("ccg", "China Coast Guard"))
 BOT_PARTY: Final = "ccg"
 _BOT_EVERY_S: Final = 0.1  # wall seconds between the bot's looks at the hotline
 _DRAIN_POLL_S: Final = 0.1
+_SLACK_MS: Final = 60_000  # how far the clock may run ahead of what both nodes have read
 _FEED_EVERY_S: Final = 0.05  # wall seconds between the feed's rounds
 _ASKING: Final = ("notification", "escalation")
-LASTING_KINDS: Final = ("zone_entry", "loitering", "shadowing", "encounter")
-"""Rule kinds whose situations usually outlast an acknowledgement deadline (the bot lets one
-of their notifications pass; close quarters and speed runs are over too soon to escalate)."""
 
-ServeFn = Callable[["Node", asyncio.Event], Coroutine[Any, Any, None]]
-"""Runs the listeners of an open node until the event is set (the CLI's, over the web layer)."""
+ServeFn = Callable[["Node", asyncio.Event, Callable[[], None]], Coroutine[Any, Any, None]]
+"""Serves an open node as ``seabridge serve`` does (start it, its listeners, stop it) until the
+event is set, calling the callable once it listens (the CLI's, over the web layer)."""
 
 
 @dataclass(frozen=True)
@@ -267,6 +267,8 @@ class FeedWriter:
         self.error: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo feed", daemon=True)
+        self.bytes = 0
+        self._marks: list[tuple[int, int]] = []  # (bytes written, data time of the last line)
         self._transmissions: Iterator[Transmission] | None = None
         self._next: Transmission | None = None
 
@@ -287,15 +289,24 @@ class FeedWriter:
             self._transmissions = iter(simulation.transmissions())
             self._next = next(self._transmissions, None)
         added: list[str] = []
+        last_ms = 0
         while self._next is not None and self._next.ts_ms <= until_ms:
             added.extend(line + "\n" for line in self._next.lines())
+            last_ms = self._next.ts_ms
             self._next = next(self._transmissions, None)
-        self.finished = self._next is None
         if added:
             with self.path.open("a", encoding="ascii") as feed:
                 feed.writelines(added)
             self.lines += len(added)
+            self.bytes += sum(len(line) for line in added)
+            self._marks.append((self.bytes, last_ms))
+        self.finished = self._next is None
         return len(added)
+
+    def time_at(self, offset: int) -> int:
+        """The data time written up to byte ``offset`` of the feed (the start before any)."""
+        at = bisect.bisect_right(self._marks, (offset, 1 << 62)) - 1
+        return self._marks[at][1] if at >= 0 else self.start_ms
 
     def _run(self) -> None:
         try:
@@ -321,14 +332,14 @@ class DemoBot:
     """The scripted duty officer of one node (CCG in the demo), labelled as a bot.
 
     Every ``step`` reads the peer's new messages from this node's mirror. The first
-    ``notification`` about a situation that lasts (:data:`LASTING_KINDS`: a vessel in a zone,
-    loitering, shadowing, a meeting at sea) is left unanswered, so its deadline passes while the
-    incident is still live and the peer escalates. If no escalation has come by then (the
-    situation ended early: the incidents escalate only live ones), the next such notification
-    written after that deadline is left unanswered too. Every other notification, and every
-    escalation, is acknowledged ``think_s`` (clock seconds) after it was written, with an
-    ``ack`` entry whose text starts with ``[demo bot]``, noted in the incident's timeline as
-    user ``demo-bot``. Deterministic: the choices depend only on the peer's log.
+    ``notification`` is left unanswered, so its deadline passes and the peer escalates. The
+    incidents escalate only a live situation, so while no escalation has come, the first
+    notification written after the unanswered one's deadline is left unanswered too (a close
+    quarters situation is often over within its 15 minutes; a vessel in a zone is not). Every
+    other notification, and every escalation, is acknowledged ``think_s`` (clock seconds) after
+    it was written, with an ``ack`` entry whose text starts with ``[demo bot]``, noted in the
+    incident's timeline as user ``demo-bot``. Deterministic: the choices depend only on the
+    peer's log.
     """
 
     def __init__(
@@ -384,10 +395,7 @@ class DemoBot:
 
     def _ignore(self, entry: Entry) -> bool:
         """Leave this notification unanswered? (See the class docstring.)"""
-        kind = str(entry.body.get("template", "")).removeprefix("incident.")
-        if self.escalated or kind not in LASTING_KINDS:
-            return False
-        if parse_timestamp(entry.created) <= self._ignored_until_ms:
+        if self.escalated or parse_timestamp(entry.created) <= self._ignored_until_ms:
             return False
         assert entry.deadline is not None
         self.ignored.append((entry.log, entry.seq))
@@ -433,23 +441,59 @@ def _entries(ledger: Ledger, origin: str, start: int) -> Iterator[Entry]:
 
 
 class DemoClock:
-    """A :class:`~seabridge.clock.ReplayClock` held at ``origin_ms`` until :meth:`start`, so
-    the minutes spent opening the nodes do not eat replayed time."""
+    """The demo's replay clock: ``speed`` times the wall from ``origin_ms``, held at the origin
+    until :meth:`start` (opening the nodes must not eat replayed time), and never more than
+    ``limit()`` (when set and not None): the nodes' ingest plus a slack, so that on a busy
+    machine deadlines, heartbeats and timestamps wait for the data instead of running ahead
+    of it. Monotonic; after a hold it goes on at ``speed`` without a jump. Thread-safe."""
 
     def __init__(self, origin_ms: int, speed: float, wall: Clock) -> None:
         self.origin_ms = origin_ms
         self.speed = speed
+        self.limit: Callable[[], int | None] | None = None
         self._wall = wall
-        self._replay: ReplayClock | None = None
+        self._now_ms = origin_ms
+        self._wall_ms: int | None = None
+        self._lock = threading.Lock()
 
     def start(self) -> None:
-        self._replay = ReplayClock(self.origin_ms, self.speed, wall=self._wall)
+        with self._lock:
+            self._wall_ms = self._wall.now_ms()
 
     def now_ms(self) -> int:
-        return self.origin_ms if self._replay is None else self._replay.now_ms()
+        with self._lock:
+            if self._wall_ms is None:
+                return self._now_ms
+            wall_ms = self._wall.now_ms()
+            candidate = self._now_ms + round((wall_ms - self._wall_ms) * self.speed)
+            self._wall_ms = wall_ms
+            cap = self.limit() if self.limit is not None else None
+            if cap is not None:
+                candidate = min(candidate, max(self._now_ms, cap))
+            self._now_ms = max(self._now_ms, candidate)
+            return self._now_ms
 
     def sleep(self, seconds: float) -> None:
         self._wall.sleep(seconds / self.speed)
+
+
+def _ingest_limit(feed: FeedWriter, nodes: list[Node], slack_ms: int) -> Callable[[], int | None]:
+    """The clock's limit: the data time every node has read from the feed, plus ``slack_ms``;
+    None once the scenario is written and read to its end."""
+
+    def limit() -> int | None:
+        offsets = [_offset(node) for node in nodes]
+        if feed.finished and min(offsets) >= feed.bytes:
+            return None
+        return min(feed.time_at(offset) for offset in offsets) + slack_ms
+
+    return limit
+
+
+def _offset(node: Node) -> int:
+    """How far the node has read the feed file (bytes)."""
+    found = [int(v) for source in node.pipeline.sources for v in source.cursor().values()]
+    return max(found, default=0)
 
 
 @dataclass
@@ -462,6 +506,8 @@ class DemoRun:
     feed: FeedWriter
     bot: DemoBot | None = None
     drained: bool = False
+    failed: list[str] = field(default_factory=list)
+    """Nodes that stopped serving before the demo ended (``serve jcg``: a port in use)."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -497,44 +543,62 @@ async def run_demo(
     on_ready: Callable[[DemoRun], None] | None = None,
     wall: Clock | None = None,
 ) -> DemoRun:
-    """Run both nodes until ``stop`` is set or ``duration_s`` wall seconds pass; with a
-    duration, then wait (at most ``drain_s``) until both hotline outboxes are receipted.
-    Every node is stopped and closed on return."""
+    """Serve both nodes (``serve``) until ``stop`` is set, a node stops serving (Ctrl-C, a
+    port in use) or ``duration_s`` wall seconds pass; with a duration, then wait (at most
+    ``drain_s``) until both hotline outboxes are receipted. Every node is stopped and closed
+    on return."""
     wall = wall or SystemClock()
     clock = DemoClock(wall.now_ms(), setup.speed, wall)
     feed = FeedWriter(setup.scenario, setup.feed, clock, clock.origin_ms)
     nodes: dict[str, Node] = {}
     run = DemoRun(setup, clock, nodes, feed)
-    listeners = asyncio.Event()
+    serving = asyncio.Event()
     try:
         for made in setup.nodes:
             nodes[made.party] = await asyncio.to_thread(_open_node, made.dir, setup.feed, clock)
+        ready = {party: asyncio.Event() for party in nodes}
         run.tasks = [
-            asyncio.create_task(serve(node, listeners), name=f"listeners {party}")
+            asyncio.create_task(serve(node, serving, ready[party].set), name=f"serve {party}")
             for party, node in nodes.items()
         ]
-        for running in nodes.values():
-            await running.start()
+        if not await _first(run.tasks, *(event.wait() for event in ready.values())):
+            run.failed = [task.get_name() for task in run.tasks if task.done()]
+            return run  # a node could not serve (its error is logged)
         run.bot = _bot(nodes, clock)
-        run.tasks.append(asyncio.create_task(_run_bot(run.bot, stop), name="demo bot"))
+        bot = asyncio.create_task(_run_bot(run.bot, stop), name="demo bot")
+        clock.limit = _ingest_limit(feed, list(nodes.values()), _SLACK_MS)
         clock.start()
         feed.start()
         if on_ready is not None:
             on_ready(run)
-        await _wait(stop, duration_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_first(run.tasks, stop.wait()), duration_s)
         feed.stop()
-        if duration_s is not None:
+        run.failed = [task.get_name() for task in run.tasks if task.done()]
+        if duration_s is not None and not run.failed:
             run.drained = await _drain(nodes, stop, drain_s)
+        run.tasks.append(bot)
     finally:
         stop.set()
+        serving.set()
         feed.stop()
-        for running in nodes.values():  # delivery first, then the listeners (as serve_node)
-            await running.stop()
-        listeners.set()
         for task in run.tasks:
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(task, 10)
+                await asyncio.wait_for(task, 30)
+        for node in nodes.values():
+            await node.stop()  # idempotent: serve stopped it, unless it never started
     return run
+
+
+async def _first(tasks: list[asyncio.Task[None]], *waits: Coroutine[Any, Any, Any]) -> bool:
+    """Wait until every one of ``waits`` is done (True) or one of ``tasks`` ends (False)."""
+    together = asyncio.ensure_future(asyncio.gather(*waits))
+    together.add_done_callback(lambda done: done.cancelled() or done.exception())
+    try:
+        await asyncio.wait([together, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        return bool(together.done())
+    finally:
+        together.cancel()
 
 
 def _bot(nodes: dict[str, Node], clock: Clock) -> DemoBot:
