@@ -43,14 +43,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from seabridge.clock import Clock, SystemClock
 from seabridge.errors import InputError
-from seabridge.hotline.entries import Entry, Ref, parse_timestamp
-from seabridge.hotline.ledger import MAX_PULL, Ledger
 from seabridge.node.bundle import export_bundle, import_bundle
+from seabridge.node.demobot import BOT_PREFIX, BOT_USER, DemoBot
 from seabridge.node.directory import NodeConfig, init_node, load_node
 from seabridge.node.sources import SourceConfig
 
 if TYPE_CHECKING:
-    from seabridge.node.incidents import IncidentsService
     from seabridge.node.service import Node
     from seabridge.sim import Scenario, Transmission
 
@@ -76,15 +74,13 @@ MARKER: Final = ".seabridge-demo"
 FEED_FILE: Final = "feed.nmea"
 LOGINS_FILE: Final = "demo-logins.txt"
 SETUP_FILE: Final = "demo.json"
-BOT_USER: Final = "demo-bot"
-BOT_PREFIX: Final = "[demo bot]"
 PARTIES: Final = (("jcg", "Japan Coast Guard"), ("ccg", "China Coast Guard"))
 BOT_PARTY: Final = "ccg"
 _BOT_EVERY_S: Final = 0.1  # wall seconds between the bot's looks at the hotline
 _DRAIN_POLL_S: Final = 0.1
 _SLACK_MS: Final = 60_000  # how far the clock may run ahead of what both nodes have read
 _FEED_EVERY_S: Final = 0.05  # wall seconds between the feed's rounds
-_ASKING: Final = ("notification", "escalation")
+_ASKING: Final = ("notification", "escalation")  # the kinds that ask for an acknowledgement
 
 ServeFn = Callable[["Node", asyncio.Event, Callable[[], None]], Coroutine[Any, Any, None]]
 """Serves an open node as ``seabridge serve`` does (start it, its listeners, stop it) until the
@@ -318,125 +314,6 @@ class FeedWriter:
             log.warning("demo feed stopped: %s", exc)
 
 
-# --- the scripted CCG duty officer -----------------------------------------------------------
-
-
-@dataclass
-class _Pending:
-    ref: Ref
-    incident: str
-    due_ms: int
-
-
-class DemoBot:
-    """The scripted duty officer of one node (CCG in the demo), labelled as a bot.
-
-    Every ``step`` reads the peer's new messages from this node's mirror. The first
-    ``notification`` is left unanswered, so its deadline passes and the peer escalates. The
-    incidents escalate only a live situation, so while no escalation has come, the first
-    notification written after the unanswered one's deadline is left unanswered too (a close
-    quarters situation is often over within its 15 minutes; a vessel in a zone is not). Every
-    other notification, and every escalation, is acknowledged ``think_s`` (clock seconds) after
-    it was written, with an ``ack`` entry whose text starts with ``[demo bot]``, noted in the
-    incident's timeline as user ``demo-bot``. Deterministic: the choices depend only on the
-    peer's log.
-    """
-
-    def __init__(
-        self,
-        ledger: Ledger,
-        peer: str,
-        clock: Clock,
-        *,
-        incidents: IncidentsService | None = None,
-        think_s: float = 120.0,
-        on_sent: Callable[[], None] | None = None,
-    ) -> None:
-        self.ledger = ledger
-        self.peer = peer
-        self.clock = clock
-        self.incidents = incidents
-        self.think_ms = round(think_s * 1000)
-        self.on_sent = on_sent
-        self.ignored: list[tuple[str, int]] = []
-        """The peer's notifications left unanswered on purpose (origin, seq)."""
-        self.escalated = False
-        """An escalation from the peer has come: nothing more is left unanswered."""
-        self.acked: list[tuple[str, int]] = []
-        self._ignored_until_ms = 0
-        self._next = 0
-        self._pending: list[_Pending] = []
-
-    def step(self) -> list[Entry]:
-        """Read new peer messages, send the acks now due; returns the acks sent."""
-        origin = self.ledger.mirror_origin(self.peer)
-        for entry in _entries(self.ledger, origin, self._next):
-            self._next = entry.seq + 1
-            if entry.kind not in _ASKING or entry.deadline is None:
-                continue
-            if entry.kind == "escalation":
-                self.escalated = True
-            elif self._ignore(entry):
-                continue
-            self._pending.append(
-                _Pending(
-                    Ref(entry.log, entry.seq, entry.leaf_hash()),
-                    str(entry.body.get("incident", "")),
-                    parse_timestamp(entry.created) + self.think_ms,
-                )
-            )
-        now_ms = self.clock.now_ms()
-        due = [item for item in self._pending if item.due_ms <= now_ms]
-        self._pending = [item for item in self._pending if item.due_ms > now_ms]
-        sent = [self._ack(item) for item in due]
-        if sent and self.on_sent is not None:
-            self.on_sent()
-        return sent
-
-    def _ignore(self, entry: Entry) -> bool:
-        """Leave this notification unanswered? (See the class docstring.)"""
-        if self.escalated or parse_timestamp(entry.created) <= self._ignored_until_ms:
-            return False
-        assert entry.deadline is not None
-        self.ignored.append((entry.log, entry.seq))
-        self._ignored_until_ms = parse_timestamp(entry.deadline)
-        return True
-
-    def _ack(self, item: _Pending) -> Entry:
-        text = f"{BOT_PREFIX} Acknowledged your message {item.ref.log}#{item.ref.seq}."
-        entry = self.ledger.send(
-            self.peer,
-            "ack",
-            {"text": text, "text_en": text},
-            refs=(item.ref,),
-            lang="en",
-            msg_id=f"ack.{self.peer}.{item.ref.seq}",  # as `seabridge hotline ack`: one ack
-        )
-        self.acked.append((item.ref.log, item.ref.seq))
-        self._note(item, text)
-        return entry
-
-    def _note(self, item: _Pending, text: str) -> None:
-        if self.incidents is None or not item.incident:
-            return
-        manager = self.incidents.manager
-        for row in manager.list():
-            if row["correlation_key"] == item.incident:
-                manager.operator_note(row["id"], BOT_USER, text)
-                return
-
-
-def _entries(ledger: Ledger, origin: str, start: int) -> Iterator[Entry]:
-    size = ledger.size(origin)
-    while start < size:
-        page = ledger.entries(origin, start, min(size, start + MAX_PULL))
-        if not page:
-            return
-        for data, _ in page:
-            yield Entry.from_bytes(data)
-        start += len(page)
-
-
 # --- running ---------------------------------------------------------------------------------
 
 
@@ -644,10 +521,9 @@ async def _drain(nodes: dict[str, Node], stop: asyncio.Event, drain_s: float) ->
 def summarize(setup: DemoSetup, clock: Clock | None = None) -> dict[str, Any]:
     """What both (stopped) nodes did: incidents, events by kind, hotline counts (messages
     asking for an acknowledgement: sent, receipted by the peer, acknowledged; escalations),
-    each ledger's verification, and the work directory."""
-    from seabridge.hotline.evidence import parse_evidence
-    from seabridge.hotline.verify import verify_evidence
+    each ledger's verification (as ``seabridge ledger verify``), and the work directory."""
     from seabridge.node.incidents import IncidentsService
+    from seabridge.node.record import verify_node
     from seabridge.node.runtime import open_ledger
 
     clock = clock or SystemClock()
@@ -669,7 +545,7 @@ def summarize(setup: DemoSetup, clock: Clock | None = None) -> dict[str, Any]:
                     hotline["receipted"] += bool(row["receipted"])
                     hotline["acknowledged"] += bool(row["acknowledged"])
                     hotline["escalated"] += row["kind"] == "escalation"
-            report = verify_evidence(parse_evidence(ledger.export_evidence()), _trusted(config))
+            report = verify_node(config, ledger)
         verified[node.party] = "ok" if report.ok else "FAILED"
     return {
         "incidents": incidents,
@@ -692,15 +568,3 @@ def _event_kinds(path: Path) -> Counter[str]:
             if isinstance(record, dict) and "id" in record and "kind" in record:
                 seen[str(record["id"])] = str(record["kind"])
     return Counter(seen.values())
-
-
-def _trusted(config: NodeConfig) -> list[Any]:
-    """The node's configured keys: its own (current and retired) and its peers'."""
-    from seabridge.hotline.keys import parse_vkey
-
-    keys = [config.log_key(), config.cosigner_key(), *config.retired_keys("log")]
-    keys += config.retired_keys("cosigner")
-    trusted: list[Any] = [key.verifier for key in keys]
-    for peer in config.peers:
-        trusted += [parse_vkey(peer.log_vkey), parse_vkey(peer.cosigner_vkey)]
-    return trusted
