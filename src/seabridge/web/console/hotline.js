@@ -8,6 +8,10 @@ import { partyName } from "./incidents.js";
 
 const DEADLINE_CHOICES_MIN = [0, 15, 30, 60, 120];
 
+/** Kinds that ask the receiver for a person's acknowledgement (acks, notes, heartbeats and
+ * deadline-missed entries do not). */
+const ASKS_ACK = new Set(["notification", "escalation"]);
+
 /** The hotline view inside root; ctx gives {me(), peer(), templates()}. */
 export function createHotline(root, ctx) {
   const list = $("#hotline-list", root);
@@ -22,8 +26,10 @@ export function createHotline(root, ctx) {
         : h("li", { class: "chip wait" }, t(outgoing ? "hotline.awaiting_receipt" : "hotline.receipt_pending")),
       m.acknowledged
         ? h("li", { class: "chip ok" }, t("hotline.acknowledged"))
-        : h("li", { class: "chip wait" }, t("hotline.not_acknowledged")),
-    ];
+        : ASKS_ACK.has(m.kind)
+          ? h("li", { class: "chip wait" }, t("hotline.not_acknowledged"))
+          : null,
+    ].filter(Boolean);
     if (m.deadline) {
       const overdue = !m.acknowledged && new Date(m.deadline).getTime() < Date.now();
       chips.push(
@@ -76,7 +82,7 @@ export function createHotline(root, ctx) {
             ? h("p", { class: "text-en", lang: "en" }, h("span", { class: "tag" }, "EN"), " ", m.text_en)
             : null,
           stateChips(m, outgoing),
-          !outgoing && !m.acknowledged && canAct
+          !outgoing && !m.acknowledged && canAct && ASKS_ACK.has(m.kind)
             ? h("div", { class: "button-row" }, h("button", { type: "button", onclick: ack }, t("hotline.ack")), status)
             : null,
         ),
@@ -91,7 +97,10 @@ export function createHotline(root, ctx) {
       console.warn("hotline", err);
     }
     render();
-    ctx.onUnacked?.(messages.filter((m) => authorOf(m.origin) !== ctx.me()?.party && !m.acknowledged).length);
+    ctx.onUnacked?.(
+      messages.filter((m) => authorOf(m.origin) !== ctx.me()?.party && !m.acknowledged && ASKS_ACK.has(m.kind))
+        .length,
+    );
   }
 
   function renderCompose() {

@@ -305,7 +305,10 @@ export function createMap(container, panel, { onMove, onIncident } = {}) {
       const mmsi = Number(f.properties?.mmsi);
       if (!Number.isFinite(mmsi) || !f.geometry) continue;
       const prev = vessels.get(mmsi);
-      vessels.set(mmsi, prev ? { ...f, properties: { ...prev.properties, ...f.properties } } : f);
+      // A live update carries the position; the names and types /api/vessels gave stay
+      // unless the update knows them (null means "not in this message", not "unknown").
+      const known = Object.fromEntries(Object.entries(f.properties ?? {}).filter(([, v]) => v !== null && v !== undefined));
+      vessels.set(mmsi, prev ? { ...f, properties: { ...prev.properties, ...known } } : f);
       const trail = trails.get(mmsi) ?? [];
       const c = f.geometry.coordinates;
       const last = trail[trail.length - 1];
