@@ -12,6 +12,8 @@ before they leave (and recorded, so the tests fail naming them).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import re
@@ -136,7 +138,11 @@ class DemoConsoles:
         ]  # fmt: skip
         self._log = self.log_path.open("wb")
         self._process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
 
     def wait_ready(self, timeout_s: float = 60.0) -> dict[str, Login]:
@@ -184,6 +190,13 @@ class DemoConsoles:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM it (the demo's stop) if the test process dies without stopping
+    it (prctl(2) PR_SET_PDEATHSIG), so a killed test run leaves no nodes behind."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def _answers(url: str) -> bool:
