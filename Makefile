@@ -54,7 +54,7 @@ format: setup  ## apply ruff's fixes and formatting
 	$(BIN)/ruff format src tests benchmarks
 
 test: setup lint  ## lint, then the whole test suite
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 soak: setup  ## reliability at full size: 200 kill -9 per process test (R1, R2), every syscall fault (R5)
 	SEABRIDGE_KILL9_RUNS=200 $(BIN)/python -m pytest -q tests/hotline/test_kill9.py
