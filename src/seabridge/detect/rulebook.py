@@ -44,14 +44,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 import seabridge.detect.rules  # noqa: F401  (registers every rule kind)
 from seabridge.detect.model import RulebookRef, metric_unit, parse_quantity, to_unit
 from seabridge.detect.rule import KINDS, Applicability, Rule, RuleContext
 from seabridge.errors import PackError
 from seabridge.geo import ZoneSet
 from seabridge.packs import ISO2_PATTERN, SLUG_PATTERN, Fields, Pack, Party, Where
+from seabridge.packs.yamlfile import load_yaml
 
 __all__ = [
     "Condition",
@@ -159,36 +158,6 @@ class Rulebook:
 
 
 # -- YAML ----------------------------------------------------------------------------------
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that rejects a key given twice (the second would silently win)."""
-
-
-def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    result: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in result:
-            mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice", mark)
-        result[key] = loader.construct_object(value_node, deep=True)
-    return result
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
-def _load_yaml(text: str, source: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise PackError(f"{source}: invalid YAML{where}: {exc.problem or exc}") from None
-    except yaml.YAMLError as exc:
-        raise PackError(f"{source}: invalid YAML: {exc}") from None
 
 
 # -- parsing -------------------------------------------------------------------------------
@@ -464,7 +433,7 @@ def parse_rulebook(
     Raises:
         PackError: ``SOURCE: FIELD: problem`` for the first problem found.
     """
-    top = Fields(_load_yaml(text, source), Where(source))
+    top = Fields(load_yaml(text, source), Where(source))
     rulebook_id = top.text("id", pattern=SLUG_PATTERN, what="an id (a-z, 0-9, -, _)")
     version = top.integer("version", minimum=1)
     title = top.text("title")

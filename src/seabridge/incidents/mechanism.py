@@ -50,12 +50,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
-import yaml
-
 from seabridge.detect.model import to_unit
-from seabridge.errors import PackError
 from seabridge.packs import SLUG_PATTERN, Fields, Pack, Where, load_parties
 from seabridge.packs.phrasebook import Phrasebook, load_phrasebook
+from seabridge.packs.yamlfile import load_yaml
 
 __all__ = [
     "BY_KIND",
@@ -200,37 +198,6 @@ class Mechanism:
 # --- loading ------------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that rejects a key given twice (the second would silently win)."""
-
-
-def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    result: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in result:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} is given twice", key_node.start_mark
-            )
-        result[key] = loader.construct_object(value_node, deep=True)
-    return result
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
-def _load_yaml(text: str, source: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise PackError(f"{source}: invalid YAML{at}: {exc.problem or exc}") from None
-    except yaml.YAMLError as exc:
-        raise PackError(f"{source}: invalid YAML: {exc}") from None
-
-
 def load_mechanism(pack: Pack) -> Mechanism:
     """The mechanism of ``pack`` (its ``[files] mechanism``), validated against the pack's
     parties, languages and phrasebook.
@@ -268,7 +235,7 @@ def parse_mechanism(
     Raises:
         PackError: ``SOURCE: FIELD: problem`` for the first problem found.
     """
-    top = Fields(_load_yaml(text, source), Where(source))
+    top = Fields(load_yaml(text, source), Where(source))
     head = top.table("mechanism")
     mechanism_id = head.text("id", pattern=SLUG_PATTERN, what="an id (a-z, 0-9, -, _)")
     version = head.integer("version", minimum=1)

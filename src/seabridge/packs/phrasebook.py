@@ -30,11 +30,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
-import yaml
-
-from seabridge.errors import InputError, PackError
+from seabridge.errors import InputError
 from seabridge.packs._pack import Pack
 from seabridge.packs.schema import SLUG_PATTERN, Fields, Where
+from seabridge.packs.yamlfile import load_yaml
 
 __all__ = ["MARKERS", "Phrasebook", "Template", "load_phrasebook", "parse_phrasebook"]
 
@@ -147,7 +146,7 @@ def load_phrasebook(pack: Pack) -> Phrasebook:
     """
     source = str(pack.file("phrasebook"))
     return parse_phrasebook(
-        _load_yaml(pack.read_text("phrasebook"), source), Where(source), pack.languages
+        load_yaml(pack.read_text("phrasebook"), source), Where(source), pack.languages
     )
 
 
@@ -234,34 +233,3 @@ def _placeholders(phrase: str, where: Where) -> set[str]:
             raise where.error(f"placeholder {{{name}}} must be a plain {{param}}")
         names.add(name)
     return names
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that rejects a key given twice (the second would silently win)."""
-
-
-def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    result: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in result:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} is given twice", key_node.start_mark
-            )
-        result[key] = loader.construct_object(value_node, deep=True)
-    return result
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
-def _load_yaml(text: str, source: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise PackError(f"{source}: invalid YAML{at}: {exc.problem or exc}") from None
-    except yaml.YAMLError as exc:
-        raise PackError(f"{source}: invalid YAML: {exc}") from None
