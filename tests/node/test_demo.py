@@ -53,6 +53,18 @@ def test_prepare_makes_two_nodes_that_know_each_other_and_private_logins(tmp_pat
     assert setup.feed.exists() and setup.feed.stat().st_size == 0
 
 
+def test_a_relative_work_directory_gives_nodes_that_find_the_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `make demo` passes --workdir demo-out; a node resolves a relative source path against
+    # its own directory, so the feed must be named absolutely (it was demo-out/jcg/demo-out/).
+    monkeypatch.chdir(tmp_path)
+    setup = prepare(Path("demo-out"), scenario="ecs-mini", clock=_wall())
+    assert setup.workdir == tmp_path / "demo-out"
+    assert setup.feed.is_absolute()
+    assert all(node.dir.is_absolute() for node in setup.nodes)
+
+
 def test_a_login_works_on_its_own_node_only(tmp_path: Path) -> None:
     from seabridge.node.users import UserStore
 

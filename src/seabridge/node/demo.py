@@ -187,6 +187,7 @@ def prepare(
         raise InputError(f"--speed {speed}: give a positive number (60: one hour a minute)")
     ports = ports or DemoPorts()
     clock = clock or SystemClock()
+    workdir = workdir.resolve()  # the nodes' sources name the feed relative to their own dirs
     _fresh(workdir)
     configs: list[NodeConfig] = []
     nodes: list[DemoNode] = []
@@ -440,6 +441,7 @@ async def run_demo(
         ]
         if not await _first(run.tasks, *(event.wait() for event in ready.values())):
             run.failed = [task.get_name() for task in run.tasks if task.done()]
+            _log_failures(run.tasks)
             return run  # a node could not serve (its error is logged)
         run.bot = _bot(nodes, clock)
         bot = asyncio.create_task(_run_bot(run.bot, stop), name="demo bot")
@@ -452,6 +454,7 @@ async def run_demo(
             await asyncio.wait_for(_first(run.tasks, stop.wait()), duration_s)
         feed.stop()
         run.failed = [task.get_name() for task in run.tasks if task.done()]
+        _log_failures(run.tasks)
         if duration_s is not None and not run.failed:
             run.drained = await _drain(nodes, stop, drain_s)
         run.tasks.append(bot)
@@ -465,6 +468,13 @@ async def run_demo(
         for node in nodes.values():
             await node.stop()  # idempotent: serve stopped it, unless it never started
     return run
+
+
+def _log_failures(tasks: list[asyncio.Task[None]]) -> None:
+    """Log why a serving task ended early (its exception would otherwise go unseen)."""
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.error("%s failed: %s", task.get_name(), task.exception())
 
 
 async def _first(tasks: list[asyncio.Task[None]], *waits: Coroutine[Any, Any, Any]) -> bool:
