@@ -351,6 +351,13 @@ class DemoClock:
             self._now_ms = max(self._now_ms, candidate)
             return self._now_ms
 
+    def hold(self) -> None:
+        """Stop the replayed time where it is (:meth:`start` resumes it): at the end of a
+        headless run no further deadline passes, so the outboxes can drain for good."""
+        self.now_ms()
+        with self._lock:
+            self._wall_ms = None
+
     def sleep(self, seconds: float) -> None:
         self._wall.sleep(seconds / self.speed)
 
@@ -456,6 +463,7 @@ async def run_demo(
         run.failed = [task.get_name() for task in run.tasks if task.done()]
         _log_failures(run.tasks)
         if duration_s is not None and not run.failed:
+            clock.hold()  # no new deadline (nor escalation) while the outboxes drain
             run.drained = await _drain(nodes, stop, drain_s)
         run.tasks.append(bot)
     finally:
