@@ -15,7 +15,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "seabridge"
-GROUND = frozenset({"errors", "units", "clock", "config", "packs", "__init__"})
+GROUND = frozenset({"errors", "units", "clock", "config", "packs", "statedb", "__init__"})
 DOMAINS = frozenset({"ais", "tracks", "geo", "detect", "incidents", "hotline", "reports", "sim"})
 ALLOWED: dict[str, frozenset[str]] = {
     "ground": GROUND,
@@ -24,7 +24,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "geo": GROUND,
     "detect": GROUND | {"tracks", "geo", "ais"},
     "incidents": GROUND | {"detect"},
-    "hotline": frozenset({"clock", "errors", "__init__"}),
+    # statedb: the state.sqlite conventions every store shares (ground floor, errors only).
+    "hotline": frozenset({"clock", "errors", "statedb", "__init__"}),
     "sim": GROUND | {"ais", "geo"},
     "reports": GROUND | DOMAINS,
     "node": GROUND | DOMAINS,

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from seabridge import statedb
 from seabridge.errors import LedgerError
 
 __all__ = ["APPEND_ONLY", "MIGRATIONS", "SCHEMA_VERSION", "Store"]
@@ -138,20 +139,15 @@ class Store:
     """
 
     def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000) -> None:
-        try:
-            self.conn = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1e3
-            )
-        except sqlite3.Error as exc:
-            raise LedgerError(f"{path}: cannot open the ledger database ({exc})") from None
         self.path = path
+        self.conn = statedb.connect(
+            path, LedgerError, "ledger database", timeout_s=busy_timeout_ms / 1e3
+        )
         try:
-            mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if mode != "wal":
-                raise LedgerError(f"{path}: cannot switch the database to WAL (mode is {mode})")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            with self.transaction() as conn:
+                statedb.migrate(
+                    conn, "schema_version", MIGRATIONS, LedgerError, f"{path}: database"
+                )
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise LedgerError(f"{path}: not a usable ledger database ({exc})") from None
@@ -159,35 +155,14 @@ class Store:
             self.conn.close()
             raise
 
-    def _migrate(self) -> None:
-        with self.transaction() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-            version = row[0] or 0
-            if version > SCHEMA_VERSION:
-                raise LedgerError(
-                    f"{self.path}: database schema version {version} is newer than this "
-                    f"Seabridge ({SCHEMA_VERSION}); upgrade Seabridge"
-                )
-            for number in range(version, SCHEMA_VERSION):
-                for statement in _statements(MIGRATIONS[number]):
-                    conn.execute(statement)
-                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number + 1,))
-
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; ``ROLLBACK`` when the block raises.
 
         The write lock is taken at BEGIN, so reads inside see the state the writes build on.
         """
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-            self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:  # the block raised, or COMMIT itself failed
-                self.conn.execute("ROLLBACK")
-            raise
+        with statedb.transaction(self.conn) as conn:
+            yield conn
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -200,17 +175,3 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration into statements (``executescript`` would COMMIT on its own)."""
-    statements: list[str] = []
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            statements.append(pending.strip())
-            pending = ""
-    if pending.strip():
-        raise LedgerError(f"migration has an incomplete statement: {pending.strip()[:60]}")
-    return statements

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from seabridge import statedb
 from seabridge.errors import IncidentError
 
 __all__ = ["APPEND_ONLY", "MIGRATIONS", "SCHEMA_VERSION", "IncidentStore"]
@@ -157,43 +158,20 @@ class IncidentStore:
             self.path = "(connection)"
         else:
             self.path = str(path_or_conn)
-            try:
-                self.conn = sqlite3.connect(
-                    path_or_conn, isolation_level=None, check_same_thread=False, timeout=10.0
-                )
-            except sqlite3.Error as exc:
-                raise IncidentError(f"{path_or_conn}: cannot open the database ({exc})") from None
+            self.conn = statedb.connect(path_or_conn, IncidentError, "incidents database")
         if self.conn.isolation_level is not None:
             raise IncidentError("the incidents store needs a connection with isolation_level=None")
         try:
-            if self.owned:
-                mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-                if mode != "wal":
-                    raise IncidentError(f"{self.path}: cannot switch to WAL (mode is {mode})")
-                self.conn.execute("PRAGMA synchronous=FULL")
-                self.conn.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            with self.write() as conn:
+                statedb.migrate(
+                    conn, "incidents_schema", MIGRATIONS, IncidentError, f"{self.path}: incidents"
+                )
         except sqlite3.DatabaseError as exc:
             self.close()
             raise IncidentError(f"{self.path}: not a usable incidents database ({exc})") from None
         except BaseException:
             self.close()
             raise
-
-    def _migrate(self) -> None:
-        with self.write() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS incidents_schema (version INTEGER NOT NULL)")
-            row = conn.execute("SELECT max(version) FROM incidents_schema").fetchone()
-            version = row[0] or 0
-            if version > SCHEMA_VERSION:
-                raise IncidentError(
-                    f"{self.path}: incidents schema version {version} is newer than this "
-                    f"Seabridge ({SCHEMA_VERSION}); upgrade Seabridge"
-                )
-            for number in range(version, SCHEMA_VERSION):
-                for statement in _statements(MIGRATIONS[number]):
-                    conn.execute(statement)
-                conn.execute("INSERT INTO incidents_schema (version) VALUES (?)", (number + 1,))
 
     @contextmanager
     def write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
@@ -205,14 +183,8 @@ class IncidentStore:
         if conn is not None:
             yield conn
             return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-            self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
+        with statedb.transaction(self.conn) as own:
+            yield own
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -230,17 +202,3 @@ class IncidentStore:
         """Close the connection if this store opened it (a given one stays the caller's)."""
         if self.owned:
             self.conn.close()
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration into statements (``executescript`` would COMMIT on its own)."""
-    statements: list[str] = []
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            statements.append(pending.strip())
-            pending = ""
-    if pending.strip():
-        raise IncidentError(f"migration has an incomplete statement: {pending.strip()[:60]}")
-    return statements

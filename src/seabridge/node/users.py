@@ -39,6 +39,7 @@ from typing import Final, Literal, cast
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from seabridge import statedb
 from seabridge.clock import Clock
 from seabridge.config import Settings
 from seabridge.errors import AuthError, InputError, LoginError, RateLimitedError
@@ -203,14 +204,12 @@ class UserStore:
         self._lock = threading.RLock()
         self._login_lock = threading.Lock()  # one login at a time: limits are exact
         self._dummy_hash: str | None = None
+        self._conn = statedb.connect(path, AuthError, "users database")
         try:
-            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._conn.execute("PRAGMA busy_timeout=10000")
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            with self._tx() as conn:
+                statedb.migrate(conn, "users_schema", MIGRATIONS, AuthError, f"{path}: users")
         except sqlite3.Error as exc:
+            self._conn.close()
             raise AuthError(f"{path}: cannot use the users tables ({exc})") from None
 
     def close(self) -> None:
@@ -225,30 +224,8 @@ class UserStore:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
-
-    def _migrate(self) -> None:
-        with self._tx() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS users_schema (version INTEGER NOT NULL)")
-            version = conn.execute("SELECT max(version) FROM users_schema").fetchone()[0] or 0
-            if version > len(MIGRATIONS):
-                raise AuthError(
-                    f"{self.path}: users schema version {version} is newer than this Seabridge "
-                    f"({len(MIGRATIONS)}); upgrade Seabridge"
-                )
-            for number in range(version, len(MIGRATIONS)):
-                for statement in MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute("INSERT INTO users_schema (version) VALUES (?)", (number + 1,))
+        with self._lock, statedb.transaction(self._conn) as conn:
+            yield conn
 
     # --- users ------------------------------------------------------------------------------
 
