@@ -5,8 +5,10 @@ feeding both, a replay clock, and a scripted CCG duty officer.
   ports on 127.0.0.1, bundles exchanged), one operator login per node with a generated
   password (``demo-logins.txt``, 0600), and the empty shared feed ``feed.nmea``.
 - :func:`run_demo` opens both nodes (:class:`~seabridge.node.service.Node`, the same wiring as
-  ``seabridge serve``) on one :class:`~seabridge.clock.ReplayClock` at the demo's speed, so
-  detection's data time, deadlines, heartbeats and ledger timestamps all run together. One
+  ``seabridge serve``) on one :class:`DemoClock` at the demo's speed (a replay clock that is
+  held until both nodes serve, never runs ahead of what they have read, and holds again while
+  a headless run drains), so detection's data time, deadlines, heartbeats and ledger
+  timestamps all run together. One
   :class:`FeedWriter` runs the scenario (its start moved to now) and appends its NMEA to
   ``feed.nmea`` as the replay clock reaches each transmission; both nodes tail that file like a
   receiver's log, so they see the same sentences. Serving is the caller's: ``serve`` is handed
