@@ -39,11 +39,17 @@ class Serving:
     pid: int
     console: str | None
     federation: str
+    console_ca: str | None = None  # a PEM file to verify an https console listener with
 
 
-def write_serve_file(root: Path, console: str | None, federation: str) -> None:
-    """Record that this process serves the node in ``root``."""
+def write_serve_file(
+    root: Path, console: str | None, federation: str, console_ca: str | None = None
+) -> None:
+    """Record that this process serves the node in ``root`` (``console_ca``: the PEM file that
+    verifies an https console listener, for commands that read through its API)."""
     data = {"pid": os.getpid(), "console": console, "federation": federation}
+    if console_ca is not None:
+        data["console_ca"] = console_ca
     replace_file(root / SERVE_FILE, (json.dumps(data) + "\n").encode())
 
 
@@ -57,7 +63,13 @@ def remove_serve_file(root: Path) -> None:
 def _read(root: Path) -> Serving | None:
     try:
         data = json.loads((root / SERVE_FILE).read_text(encoding="utf-8"))
-        return Serving(int(data["pid"]), data.get("console"), str(data["federation"]))
+        ca = data.get("console_ca")
+        return Serving(
+            int(data["pid"]),
+            data.get("console"),
+            str(data["federation"]),
+            None if ca is None else str(ca),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
