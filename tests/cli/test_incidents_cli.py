@@ -165,6 +165,44 @@ def test_from_events_opens_incidents_then_list_and_show_give_json(
     assert "2 incidents" in run("incidents", "list", "--node", pair.dir("jcg"))
 
 
+def test_show_as_text_lists_vessels_with_statics_events_thread_and_deadlines(
+    pair: Pair, tmp_path: Path
+) -> None:
+    from pyais.encode import encode_dict
+
+    statics = tmp_path / "statics.nmea"
+    lines = encode_dict(
+        {
+            "type": 5,
+            "mmsi": JCG_SHIP,
+            "shipname": "HATERUMA",
+            "callsign": "JPTEST",
+            "ship_type": 55,
+        },
+        talker_id="AI",
+    )
+    statics.write_text("\n".join(lines) + "\n")
+    run("ingest", str(statics), "--node", pair.dir("jcg"), "--start", "2026-05-01T00:00:00Z")
+    run(
+        "incidents",
+        "from-events",
+        "--node",
+        pair.dir("jcg"),
+        events_file(tmp_path / "e.jsonl", [event("ev-1")]),
+    )
+    (row,) = run_json("incidents", "list", "--node", pair.dir("jcg"))
+
+    text = run("incidents", "show", row["id"], "--node", pair.dir("jcg"))
+    vessels = text[text.index("vessels:") : text.index("events (")]
+    assert f"{JCG_SHIP}, name HATERUMA, callsign JPTEST, ship_type 55" in vessels
+    assert f"{CCG_SHIP}" in vessels and "flag ccg" in vessels
+    assert "events (1):" in text and "close_quarters level 2" in text
+    assert "hotline thread (1):" in text
+    assert "-> ccg notification level 1 [incident.close_quarters] (jcg/hotline/ccg#0)" in text
+    assert "ccg level 1: armed (jcg/hotline/ccg#0)" in text[text.index("deadlines:") :]
+    assert "timeline:" in text
+
+
 def test_the_notification_reaches_the_peer_and_its_ack_acknowledges(
     pair: Pair, tmp_path: Path
 ) -> None:

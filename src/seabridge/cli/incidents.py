@@ -163,12 +163,82 @@ def show(
     rulebook = detail.get("rulebook")
     if rulebook is not None and rulebook.get("warning"):
         out.print(f"WARNING: {rulebook['warning']}", markup=False)
+    assert node_dir is not None  # _service refused a missing --node
+    statics = _statics(node_dir, [int(v["mmsi"]) for v in detail.get("vessels", [])])
+    out.print("vessels:", markup=False)
+    for vessel in detail.get("vessels", []):
+        out.print(f"  {_vessel_line(vessel, statics.get(int(vessel['mmsi'])))}", markup=False)
+    out.print(f"events ({len(detail.get('events', []))}):", markup=False)
+    for event in detail.get("events", []):
+        out.print(f"  {_event_line(event)}", markup=False)
+    out.print(f"hotline thread ({len(detail.get('thread', []))}):", markup=False)
+    for message in detail.get("thread", []):
+        level = "" if message["level"] is None else f" level {message['level']}"
+        template = f" [{message['template']}]" if message.get("template") else ""
+        arrow = "->" if message["direction"] == "out" else "<-"
+        out.print(
+            f"  {message['created']} {arrow} {message['peer']} {message['kind']}{level}"
+            f"{template} ({message['origin']}#{message['seq']})",
+            markup=False,
+        )
+    for msg_id in detail.get("pending", []):
+        out.print(f"  pending (not signed yet: no peer): {msg_id}", markup=False)
+    if detail.get("deadlines"):
+        out.print("deadlines:", markup=False)
+    for deadline in detail.get("deadlines", []):
+        out.print(
+            f"  {deadline['due']} {deadline['peer']} level {deadline['level']}: "
+            f"{deadline['state']} ({deadline['origin']}#{deadline['seq']})",
+            markup=False,
+        )
+    out.print("timeline:", markup=False)
     for step in detail.get("timeline", []):
         out.print(
             f"  {step['at']} {step['action']}: {step['from'] or '-'} -> {step['to']} "
             f"({step['cause']}, {step['actor']})",
             markup=False,
         )
+
+
+def _vessel_line(vessel: dict[str, Any], static: dict[str, Any] | None) -> str:
+    parts = [str(vessel["mmsi"])]
+    static = static or vessel.get("static") or {}
+    parts += [
+        f"{key} {static[key]}" for key in ("name", "callsign", "ship_type") if static.get(key)
+    ]
+    if vessel.get("party"):
+        parts.append(f"fleet of {vessel['party']}")
+    if vessel.get("flag_party"):
+        parts.append(f"flag {vessel['flag_party']}")
+    return ", ".join(parts)
+
+
+def _event_line(event: dict[str, Any]) -> str:
+    span = f"{event.get('start')} .. {event.get('end') or 'open'}"
+    zone = f" in {event['zone']}" if event.get("zone") else ""
+    metrics = event.get("metrics") or {}
+    shown = ", ".join(
+        f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()
+    )
+    return f"{event.get('kind')} level {event.get('level')} {event.get('status')}{zone}: {span}" + (
+        f" ({shown})" if shown else ""
+    )
+
+
+def _statics(node_dir: Path, mmsis: list[int]) -> dict[int, dict[str, Any]]:
+    """Static reports of ``mmsis`` from the node's track store, when it can be read here: not
+    while ``seabridge serve`` holds it (the console shows them then), nor before any ingest."""
+    from seabridge.node.client import serving
+
+    path = node_dir / "tracks.duckdb"
+    if not mmsis or serving(node_dir) is not None or not path.exists():
+        return {}
+    from seabridge.tracks import TrackStore
+
+    wanted = set(mmsis)
+    with TrackStore.open(path, read_only=True) as store:
+        rows = store.vessels().to_pylist()
+    return {int(row["mmsi"]): row for row in rows if int(row["mmsi"]) in wanted}
 
 
 def _operator(action: str, incident_id: str, node_dir: Path | None, **kwargs: str) -> list[Change]:
