@@ -5,7 +5,7 @@ Never a real ledger: the incidents layer must stay independent of the hotline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from seabridge.clock import ManualClock
 from seabridge.detect.model import Event, RulebookRef
 from seabridge.incidents.manager import IncidentManager
 from seabridge.incidents.mechanism import Mechanism, load_mechanism
-from seabridge.incidents.model import MessageRef, PeerMessage
+from seabridge.incidents.model import MessageRef, Outgoing, PeerMessage
 from seabridge.packs import load_pack, load_parties
 
 PACK = load_pack("ecs")
@@ -55,17 +55,8 @@ def event(
     )
 
 
-@dataclass
-class Call:
-    peer: str
-    kind: str
-    template_id: str
-    params: dict[str, str]
-    deadline_ms: int | None
-    refs: list[tuple[str, int]]
-    incident_key: str
-    level: int
-    msg_id: str
+@dataclass(frozen=True, slots=True)
+class Call(Outgoing):
     ref: MessageRef
 
 
@@ -78,29 +69,16 @@ class FakeHotline:
     by_msg_id: dict[str, MessageRef] = field(default_factory=dict)
     fail: int = 0
 
-    def __call__(
-        self,
-        peer: str,
-        kind: str,
-        template_id: str,
-        params: dict[str, str],
-        deadline_ms: int | None,
-        refs: list[tuple[str, int]],
-        incident_key: str,
-        *,
-        level: int,
-        msg_id: str,
-    ) -> MessageRef:
+    def __call__(self, message: Outgoing) -> MessageRef:
         if self.fail:
             self.fail -= 1
             raise OSError("link down")
-        if msg_id in self.by_msg_id:
-            return self.by_msg_id[msg_id]
-        ref = MessageRef(OWN_LOG, len(self.by_msg_id), msg_id)
-        self.by_msg_id[msg_id] = ref
-        call = Call(peer, kind, template_id, params, deadline_ms, refs, incident_key, level,
-                    msg_id, ref)  # fmt: skip
-        self.calls.append(call)
+        if message.msg_id in self.by_msg_id:
+            return self.by_msg_id[message.msg_id]
+        ref = MessageRef(OWN_LOG, len(self.by_msg_id), message.msg_id)
+        self.by_msg_id[message.msg_id] = ref
+        sent = {f.name: getattr(message, f.name) for f in fields(message)}
+        self.calls.append(Call(**sent, ref=ref))
         return ref
 
     def of_kind(self, kind: str) -> list[Call]:

@@ -7,8 +7,9 @@ import seabridge.incidents as incidents
 PUBLIC = {
     "ACTIONS", "BY_KIND", "CAUSES", "STATES", "TRANSITIONS", "AgreementBook", "AgreementMessage",
     "Change", "CorrelationKey", "Counterpart", "IncidentManager", "LadderStep", "Mechanism",
-    "MessageRef", "PeerMessage", "SendFn", "countersign_body", "document_name", "key_for",
-    "legal_actions", "load_mechanism", "parse_mechanism", "proposal_body", "review", "transition",
+    "MessageRef", "Outgoing", "PeerMessage", "SendFn", "countersign_body", "document_name",
+    "key_for", "legal_actions", "load_mechanism", "parse_mechanism", "proposal_body", "review",
+    "transition",
 }  # fmt: skip
 
 

@@ -50,7 +50,7 @@ from seabridge.incidents.mechanism import (
     load_mechanism,
     parse_mechanism,
 )
-from seabridge.incidents.model import Change, MessageRef, PeerMessage, SendFn
+from seabridge.incidents.model import Change, MessageRef, Outgoing, PeerMessage, SendFn
 
 __all__ = [
     "ACTIONS",
@@ -67,6 +67,7 @@ __all__ = [
     "LadderStep",
     "Mechanism",
     "MessageRef",
+    "Outgoing",
     "PeerMessage",
     "SendFn",
     "countersign_body",

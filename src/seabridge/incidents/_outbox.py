@@ -18,7 +18,7 @@ from seabridge.incidents import _rows
 from seabridge.incidents._params import event_values, fill, time_text
 from seabridge.incidents._rows import IncidentRow
 from seabridge.incidents.mechanism import Mechanism
-from seabridge.incidents.model import Change, MessageRef, SendFn
+from seabridge.incidents.model import Change, MessageRef, Outgoing, SendFn
 from seabridge.incidents.store import IncidentStore
 
 __all__ = ["Outbox"]
@@ -140,15 +140,17 @@ class Outbox:
         ) in pending:
             try:
                 ref = self._send(
-                    peer,
-                    kind,
-                    template,
-                    json.loads(params),
-                    deadline,
-                    [tuple(r) for r in json.loads(refs)],
-                    key,
-                    level=level,
-                    msg_id=msg_id,
+                    Outgoing(
+                        peer,
+                        kind,
+                        template,
+                        json.loads(params),
+                        deadline,
+                        [tuple(r) for r in json.loads(refs)],
+                        key,
+                        level,
+                        msg_id,
+                    )
                 )
             except Exception as exc:  # the sender is the node's; any failure keeps it pending
                 changes.append(

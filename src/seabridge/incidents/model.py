@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-__all__ = ["Change", "MessageRef", "PeerMessage", "SendFn"]
+__all__ = ["Change", "MessageRef", "Outgoing", "PeerMessage", "SendFn"]
 
 
 class MessageRef(NamedTuple):
@@ -23,15 +23,11 @@ class MessageRef(NamedTuple):
     msg_id: str
 
 
-class SendFn(Protocol):
-    """Sends one hotline message and returns its reference once it is stored.
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One hotline message the incidents layer wants sent.
 
-    The node implements it with its ledger: render ``template_id`` with ``params`` from the
-    phrasebook, put ``incident_key`` in the body's ``incident`` field (and ``level`` in an
-    ``escalation`` body), refer to ``refs`` and append with ``msg_id`` as the ledger's
-    idempotency key, so a resend after a crash returns the stored entry.
-
-    Args:
+    Attributes:
         peer: The party the message is for (``ccg``).
         kind: The hotline entry kind: ``notification`` or ``escalation``.
         template_id: The phrasebook template.
@@ -43,19 +39,27 @@ class SendFn(Protocol):
         msg_id: A deterministic id for this message.
     """
 
-    def __call__(
-        self,
-        peer: str,
-        kind: str,
-        template_id: str,
-        params: dict[str, str],
-        deadline_ms: int | None,
-        refs: list[tuple[str, int]],
-        incident_key: str,
-        *,
-        level: int,
-        msg_id: str,
-    ) -> MessageRef: ...
+    peer: str
+    kind: str
+    template_id: str
+    params: dict[str, str]
+    deadline_ms: int | None
+    refs: list[tuple[str, int]]
+    incident_key: str
+    level: int
+    msg_id: str
+
+
+class SendFn(Protocol):
+    """Sends one hotline message and returns its reference once it is stored.
+
+    The node implements it with its ledger: render the message's template with its params
+    from the phrasebook, put ``incident_key`` in the body's ``incident`` field (and ``level``
+    in an ``escalation`` body), refer to ``refs`` and append with ``msg_id`` as the ledger's
+    idempotency key, so a resend after a crash returns the stored entry.
+    """
+
+    def __call__(self, message: Outgoing) -> MessageRef: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ from seabridge.incidents import (
     IncidentManager,
     Mechanism,
     MessageRef,
+    Outgoing,
     PeerMessage,
     document_name,
     load_mechanism,
@@ -163,39 +164,27 @@ class IncidentsService:
         first = languages[0] if languages else "en"
         return first if first in self.phrasebook.languages else "en"
 
-    def _send(
-        self,
-        peer: str,
-        kind: str,
-        template_id: str,
-        params: dict[str, str],
-        deadline_ms: int | None,
-        refs: list[tuple[str, int]],
-        incident_key: str,
-        *,
-        level: int,
-        msg_id: str,
-    ) -> MessageRef:
-        lang = self.language(level)
-        text, text_en = self.phrasebook.render(template_id, lang, params)
+    def _send(self, message: Outgoing) -> MessageRef:
+        lang = self.language(message.level)
+        text, text_en = self.phrasebook.render(message.template_id, lang, message.params)
         body: dict[str, object] = {
             "text": text,
             "text_en": text_en,
-            "marker": self.phrasebook.template(template_id).marker,
-            "template": template_id,
-            "params": dict(params),
-            "incident": incident_key,
+            "marker": self.phrasebook.template(message.template_id).marker,
+            "template": message.template_id,
+            "params": dict(message.params),
+            "incident": message.incident_key,
         }
-        if kind == "escalation":
-            body["level"] = level
+        if message.kind == "escalation":
+            body["level"] = message.level
         entry = self.ledger.send(
-            peer,
-            kind,
+            message.peer,
+            message.kind,
             body,
-            refs=[self.ref(origin, seq) for origin, seq in refs],
-            deadline_ms=deadline_ms,
+            refs=[self.ref(origin, seq) for origin, seq in message.refs],
+            deadline_ms=message.deadline_ms,
             lang=lang,
-            msg_id=msg_id,
+            msg_id=message.msg_id,
         )
         return MessageRef(entry.log, entry.seq, entry.msg_id)
 
