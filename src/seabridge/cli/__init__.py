@@ -14,6 +14,7 @@ from seabridge.cli import (  # noqa: F401  (registers the commands)
     incidents,
     ingest,
     node,
+    report,
     rulebook,
     serve,
     simulate,
