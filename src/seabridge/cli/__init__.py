@@ -15,6 +15,7 @@ from seabridge.cli import (  # noqa: F401  (registers the commands)
     ingest,
     node,
     report,
+    report_incident,
     rulebook,
     serve,
     simulate,
