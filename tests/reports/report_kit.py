@@ -109,8 +109,17 @@ def build_store(path: Path) -> None:
         store.append_statics(statics_table())
 
 
-def event(event_id: str, kind: str, status: str, level: int, vessels: tuple[int, ...],
-          start_ms: int, *, zone: str | None = None, duration_s: float | None = None) -> Event:  # fmt: skip
+def event(
+    event_id: str,
+    kind: str,
+    status: str,
+    level: int,
+    vessels: tuple[int, ...],
+    start_ms: int,
+    *,
+    zone: str | None = None,
+    duration_s: float | None = None,
+) -> Event:
     metrics = {} if duration_s is None else {"duration_s": duration_s}
     return Event(
         id=event_id, rule_id=kind.replace("_", "-"), kind=kind, rulebook=RULEBOOK, level=level,

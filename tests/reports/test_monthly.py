@@ -29,6 +29,7 @@ from report_kit import (
 from typer.testing import CliRunner
 
 from seabridge.cli import app
+from seabridge.errors import ConfigError
 from seabridge.node.events import read_events
 from seabridge.reports.monthly import MonthlyReport, compute_monthly, numbers_json, write_monthly
 from seabridge.reports.monthly_data import TrackSource, month_period
@@ -113,7 +114,7 @@ def test_incidents_times_to_acknowledgement_and_resolution(report: MonthlyReport
             "p95_ack_min": 5.0,
             "median_resolve_min": 35.0,
             "p95_resolve_min": 35.0,
-        }  # fmt: skip
+        }
     ]
 
 
@@ -189,7 +190,7 @@ def _pdf_tools() -> str:
 
     try:
         fonts_dir()
-    except Exception as exc:  # noqa: BLE001 - any reason means: not set up
+    except ConfigError as exc:
         pytest.skip(f"the report web fonts are missing: {exc}")
     return chromium
 
