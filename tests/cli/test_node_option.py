@@ -1,11 +1,21 @@
 """``--node DIR`` beside ``--db PATH``: offline the node's tracks.duckdb is opened; while the
-node is served (``DIR/serve.json`` of a live process) the command is refused with a message
-naming the node's API, never a DuckDB lock error."""
+node is served (``DIR/serve.json`` of a live process) the commands read, and ``ingest``
+writes, through the node's console API with the token in ``DIR/keys/cli.token``, and give
+the same output as offline; never a DuckDB lock error.
+
+The served node runs in this process (``serve_service`` on its own event loop in a thread,
+on free loopback ports); the CLI reaches it over real sockets.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,9 +23,10 @@ from typer.testing import CliRunner
 
 from seabridge.ais.sample import sample_lines
 from seabridge.cli import app
-from seabridge.clock import ManualClock
+from seabridge.clock import ManualClock, SystemClock
 from seabridge.node import init_node
-from seabridge.node.client import SERVE_FILE, serving
+from seabridge.node.client import CLI_TOKEN_FILE, SERVE_FILE, serving
+from seabridge.node.directory import Address
 
 runner = CliRunner()
 
@@ -48,15 +59,27 @@ def test_db_or_node_exactly_one(node_dir: Path) -> None:
     assert "one of them" in both.output and "not a node directory" in not_a_node.output
 
 
-def test_a_served_node_is_refused_naming_its_api(node_dir: Path) -> None:
-    record = {"pid": os.getppid(), "console": "http://127.0.0.1:18444", "federation": "x"}
+def test_a_served_node_without_a_token_file_names_it(node_dir: Path) -> None:
+    record = {"pid": os.getppid(), "console": "http://127.0.0.1:9", "federation": "x"}
     (node_dir / SERVE_FILE).write_text(json.dumps(record))
     assert serving(node_dir) is not None
     result = runner.invoke(app, ["vessels", "--node", str(node_dir)])
-    assert result.exit_code != 0
+    assert result.exit_code == 1
     text = " ".join(result.output.split())
-    assert "being served by process" in text and "http://127.0.0.1:18444/api" in text
+    assert str(node_dir / CLI_TOKEN_FILE) in text and "restart `seabridge serve`" in text
     assert "Traceback" not in result.output and "lock" not in text.lower()
+
+
+def test_a_served_node_that_does_not_answer_says_so(node_dir: Path) -> None:
+    (port,) = _free_ports(1)
+    record = {"pid": os.getppid(), "console": f"http://127.0.0.1:{port}", "federation": "x"}
+    (node_dir / SERVE_FILE).write_text(json.dumps(record))
+    (node_dir / CLI_TOKEN_FILE).write_text("sbt_whatever\n")
+    result = runner.invoke(app, ["tracks", "query", "--node", str(node_dir)])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert f"console at http://127.0.0.1:{port} did not answer" in text
+    assert "Traceback" not in result.output
 
 
 def test_a_stale_serve_file_is_ignored(node_dir: Path) -> None:
@@ -65,3 +88,148 @@ def test_a_stale_serve_file_is_ignored(node_dir: Path) -> None:
     assert serving(node_dir) is None
     result = runner.invoke(app, ["tracks", "query", "--node", str(node_dir), "--format", "jsonl"])
     assert result.exit_code == 0, result.output
+
+
+# --- through a served node ---------------------------------------------------------------
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@contextmanager
+def _served(root: Path) -> Iterator[Path]:
+    """``serve_service`` over the node in ``root`` (no sources) until the block ends."""
+    from seabridge.node.service import Node
+    from seabridge.web.server import serve_service
+
+    federation, console = (Address("127.0.0.1", port) for port in _free_ports(2))
+    node = Node.open(root, SystemClock(), sources=[])
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    ready = threading.Event()
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(
+                serve_service(
+                    node,
+                    federation=federation,
+                    console=console,
+                    stop=stop,
+                    on_ready=lambda _node: ready.set(),
+                    log_level="warning",
+                )
+            )
+        except BaseException as exc:  # surfaced by the test, not lost in the thread
+            failed.append(exc)
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=run, name="served-node")
+    thread.start()
+    try:
+        assert ready.wait(120) and not failed, failed
+        assert serving(root) is not None and (root / CLI_TOKEN_FILE).is_file()
+        yield root
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(120)
+        loop.close()
+    assert not failed, failed
+    assert serving(root) is None and not (root / CLI_TOKEN_FILE).exists()
+
+
+READS = [
+    ["tracks", "query", "--format", "jsonl"],
+    ["tracks", "query", "--format", "csv", "--bbox", "120,20,135,40", "--start",
+     "2010-09-07T00:30:00Z", "--end", "2010-09-07T02:00:00Z"],
+    ["vessels", "--format", "jsonl"],
+    ["vessels"],
+    ["detect", "--format", "jsonl"],
+]  # fmt: skip
+
+
+def _run(argv: list[str], node: Path) -> str:
+    result = runner.invoke(app, [*argv, "--node", str(node)])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _first_mmsi(node: Path) -> str:
+    return str(json.loads(_run(READS[0], node).splitlines()[0])["mmsi"])
+
+
+def test_served_node_reads_through_its_api_as_offline(node_dir: Path, tmp_path: Path) -> None:
+    mmsi = _first_mmsi(node_dir)
+    reads = [*READS, ["tracks", "query", "--format", "jsonl", "--mmsi", mmsi]]
+    offline = [_run(argv, node_dir) for argv in reads]
+    _run(["tracks", "export", "--out", str(tmp_path / "offline")], node_dir)
+    assert offline[0].count("\n") > 100 and offline[2] and offline[5]
+    with _served(node_dir):
+        for argv, expected in zip(reads, offline, strict=True):
+            result = runner.invoke(app, [*argv, "--node", str(node_dir)])
+            assert result.exit_code == 0, result.output
+            assert result.stdout == expected, argv
+            assert "through the API of the node served by process" in result.stderr
+        _run(["tracks", "export", "--out", str(tmp_path / "served")], node_dir)
+    assert _parquet(tmp_path / "served") == _parquet(tmp_path / "offline")
+
+
+def _parquet(root: Path) -> dict[str, object]:
+    import pyarrow.parquet as pq
+
+    return {
+        str(path.relative_to(root)): pq.read_table(path).to_pylist()
+        for path in sorted(root.rglob("*.parquet"))
+    }
+
+
+def test_a_refused_token_names_its_file(node_dir: Path) -> None:
+    with _served(node_dir):
+        (node_dir / CLI_TOKEN_FILE).write_text("sbt_not-the-one\n")
+        result = runner.invoke(app, ["vessels", "--node", str(node_dir)])
+        assert result.exit_code == 1
+        text = " ".join(result.output.split())
+        assert "HTTP 401" in text and f"token in {node_dir / CLI_TOKEN_FILE}" in text
+        (node_dir / CLI_TOKEN_FILE).unlink()
+        result = runner.invoke(app, ["detect", "--node", str(node_dir)])
+        assert result.exit_code == 1
+        assert "no API token for the local CLI" in " ".join(result.output.split())
+
+
+def test_ingest_through_a_served_node_stores_the_rows(tmp_path: Path) -> None:
+    node = init_node(
+        tmp_path / "ccg", "ccg", "CCG", "127.0.0.1:18443", "127.0.0.1:18444", ManualClock(0)
+    ).dir.root
+    feed = tmp_path / "feed.nmea"
+    feed.write_text("\n".join(sample_lines()) + "\nnot nmea\n")
+    reference = tmp_path / "reference.duckdb"
+    expected = runner.invoke(app, ["ingest", str(feed), "--db", str(reference), "--json"])
+    assert expected.exit_code == 0, expected.output
+    with _served(node):
+        result = runner.invoke(app, ["ingest", str(feed), "--node", str(node), "--json"])
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.stdout)
+        twice = runner.invoke(app, ["ingest", str(feed), "--node", str(node)])
+        assert twice.exit_code == 0, twice.output
+        live = runner.invoke(app, ["ingest", "tcp://127.0.0.1:9", "--node", str(node)])
+        assert live.exit_code == 2 and "[[source]]" in live.output
+        served_rows = _run(READS[0], node)
+    wanted = json.loads(expected.stdout)
+    for key in ("lines", "messages", "positions", "statics", "rejected", "duplicates"):
+        assert summary[key] == wanted[key], key
+    assert "duplicates (stored once)" in twice.stdout and f"{wanted['positions']:,}" in twice.stdout
+    rejected = (node / "quarantine" / "upload.jsonl").read_text().splitlines()
+    assert len(rejected) == 2 * sum(wanted["rejected"].values())  # both runs
+    assert json.loads(rejected[0])["source"] == "feed.nmea"
+    offline = runner.invoke(app, ["tracks", "query", "--db", str(reference), "--format", "jsonl"])
+    assert served_rows == offline.stdout == _run(READS[0], node)

@@ -100,3 +100,36 @@ def test_no_secret_in_reprs(tmp_path: Path) -> None:
             (repr(token), token.token),
         ):
             assert secret not in shown
+
+
+def test_the_node_s_cli_identity_only_holds_its_newest_token(tmp_path: Path) -> None:
+    from seabridge.node.users import CLI_USER
+
+    clock = ManualClock(1_000_000)
+    users = UserStore(tmp_path / "state.sqlite", clock, hasher=_cheap())
+    users.add("boss", "correct horse", "admin")
+    first = users.issue_cli_token()
+    second = users.issue_cli_token()
+    assert users.token_owner(first.token) is None
+    owner = users.token_owner(second.token)
+    assert owner is not None and (owner.name, owner.role) == (CLI_USER, "admin")
+    assert [user.name for user in users.list()] == ["boss"]
+    with pytest.raises(LoginError):
+        users.authenticate(CLI_USER, "!")
+    for change in (
+        lambda: users.reset(CLI_USER, "a password"),
+        lambda: users.set_role(CLI_USER, "viewer"),
+        lambda: users.disable(CLI_USER),
+        lambda: users.enable(CLI_USER),
+        lambda: users.create_session(CLI_USER),
+        lambda: users.create_token(CLI_USER),
+    ):
+        with pytest.raises(InputError, match="the node's own CLI identity"):
+            change()
+    with pytest.raises(AuthError, match="last enabled admin"):
+        users.disable("boss")  # the CLI identity is no admin a person can fall back on
+    with pytest.raises(InputError):
+        users.add(CLI_USER, "a password")  # '@' is outside user names
+    users.revoke_cli_tokens()
+    assert users.token_owner(second.token) is None
+    users.close()

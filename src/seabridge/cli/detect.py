@@ -20,8 +20,8 @@ from rich.table import Table
 
 from seabridge.cli._app import app, err, out, parse_time_ms, user_errors
 from seabridge.cli.rulebook import PACK_HELP, RULEBOOK_HELP, load_pack_rulebook
-from seabridge.cli.tracks import NODE_HELP, resolve_db
-from seabridge.errors import InputError, StoreError
+from seabridge.cli.tracks import NODE_HELP, open_store, target
+from seabridge.errors import InputError
 from seabridge.units import ms_to_iso
 
 if TYPE_CHECKING:  # imported inside the command: detect pulls in numba and scipy
@@ -54,7 +54,7 @@ def detect_command(
     rule_id, kind, rulebook (id, version, sha256), level, status, vessels, start, end, lat,
     lon, zone, metrics (names carry units). A summary goes to stderr."""
     from seabridge.detect import Engine, final_events, run_store
-    from seabridge.tracks import TrackStore
+    from seabridge.node.apiclient import Mirror
 
     start_ms, end_ms = parse_time_ms(start, "--start"), parse_time_ms(end, "--end")
     with user_errors():
@@ -62,13 +62,12 @@ def detect_command(
             raise InputError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
         if stream and fmt == "geojson":
             raise InputError("--stream writes events as they happen: use jsonl or table")
-        db = resolve_db(db, node)
-        if not db.exists():
-            raise StoreError(f"{db}: no track store here; create one with `seabridge ingest`")
+        target(db, node)  # bad --db/--node fails before the rulebook is loaded
         rulebook, zones, parties = load_pack_rulebook(rulebook_name, pack_name, build=False)
         engine = Engine(rulebook, zones, parties)
+        window = Mirror(vessels=True, start_ms=start_ms, end_ms=end_ms)
         with (
-            TrackStore.open(db, read_only=True) as store,
+            open_store(db, node, window) as store,
             _progress(not (stream and out_path is None)) as progress,
             _output(out_path) as sink,
         ):

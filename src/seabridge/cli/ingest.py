@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import (
@@ -24,11 +24,14 @@ from rich.progress import (
 from rich.table import Table
 
 from seabridge.cli._app import app, err, out, parse_time_ms, quarantine_path_for, user_errors
-from seabridge.cli.tracks import NODE_HELP, resolve_db
+from seabridge.cli.tracks import NODE_HELP, fetch_progress, target
+from seabridge.errors import InputError
 
 if TYPE_CHECKING:  # imported inside the command: the track store pulls in DuckDB
+    from seabridge.ais.ingest import Plan
     from seabridge.ais.ingest import Progress as ProgressCallback
     from seabridge.ais.summary import IngestSummary
+    from seabridge.node.client import Serving
 
 FORMAT_HELP = "Input format: auto (detect per file), nmea, dma-csv or noaa-csv."
 
@@ -50,7 +53,7 @@ def _stop_on_interrupt() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def summary_table(summary: IngestSummary, db: Path, quarantine: Path) -> Table:
+def summary_table(summary: IngestSummary, db: Path | str, quarantine: Path) -> Table:
     table = Table(title=f"Ingested into {db}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -106,11 +109,23 @@ def ingest_command(
     from seabridge.ais.ingest import IngestOptions, ingest, plan_sources
     from seabridge.ais.quarantine import Quarantine
     from seabridge.config import Settings
+    from seabridge.node.client import UPLOAD_QUARANTINE
     from seabridge.tracks import TrackStore
 
     start_ms = parse_time_ms(start, "--start")
     with user_errors():
-        db = resolve_db(db, node)
+        db, found = target(db, node)
+        if found is not None:
+            assert node is not None
+            if quarantine is not None or dedup_window_min is not None:
+                raise InputError(
+                    f"--node {node} is being served: its own quarantine and de-duplication "
+                    "window apply; leave out --quarantine and --dedup-window-min"
+                )
+            summary = _through_node(node, found, plan_sources(sources, fmt), start_ms)
+            rejected_to = node / "quarantine" / UPLOAD_QUARANTINE
+            _report(summary, f"{db} (through the node's API)", rejected_to, as_json)
+            return
     quarantine_path = quarantine or quarantine_path_for(db)
     show_progress = not as_json and err.is_terminal
     with user_errors():
@@ -131,10 +146,14 @@ def ingest_command(
                 fmt=fmt, start_ms=start_ms, settings=settings, stop=stop, progress=progress
             )
             summary = ingest(plan, store, rejected, options)
+    _report(summary, db, quarantine_path, as_json)
+
+
+def _report(summary: IngestSummary, db: Path | str, quarantine: Path, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(summary.as_json()) + "\n")
         return
-    out.print(summary_table(summary, db, quarantine_path))
+    out.print(summary_table(summary, db, quarantine))
     for name in summary.skipped_files:
         err.print(f"skipped {name}: not NMEA, DMA or NOAA CSV, or unreadable", markup=False)
     if summary.rejected.get("no_timestamp"):
@@ -143,6 +162,43 @@ def ingest_command(
             "if the input carries no times, give --start ISO (e.g. --start 2024-05-01T00:00:00Z).",
             markup=False,
         )
+
+
+def _through_node(node: Path, found: Serving, plan: Plan, start_ms: int | None) -> IngestSummary:
+    """Upload every file of ``plan`` to the node serving ``node`` (``POST /api/ingest``) and
+    add up its summaries. Live sources and stdin belong in the node's own sources."""
+    from seabridge.ais.summary import IngestSummary
+    from seabridge.node.apiclient import NodeApi
+
+    live = [p.name for p in plan.inputs if p.item is None or p.item.path is None]
+    if live:
+        raise InputError(
+            f"{', '.join(live)}: a served node reads live feeds and standard input as its own "
+            f"sources; add a [[source]] to {node / 'node.toml'} (then restart it), or give files"
+        )
+    if start_ms is not None and len(plan.inputs) > 1:
+        raise InputError("--start through a served node: give one file per run")
+    total = IngestSummary(skipped_files=list(plan.skipped))
+    with NodeApi(node, found) as api, fetch_progress() as progress:
+        for planned in plan.inputs:
+            assert planned.item is not None and planned.item.path is not None
+            name = planned.item.path.name
+            part = api.ingest(
+                planned.item.path, name=name, fmt=planned.kind, start_ms=start_ms, progress=progress
+            )
+            _add(total, part)
+    err.print(f"ingested through the API of the node served by process {found.pid}", markup=False)
+    return total
+
+
+def _add(total: IngestSummary, part: dict[str, Any]) -> None:
+    """Add one ``--json`` summary object to ``total``."""
+    for key in ("lines", "messages", "positions", "statics", "duplicates"):
+        setattr(total, key, getattr(total, key) + int(part[key]))
+    total.seconds += float(part["seconds"])
+    total.rejected.update({str(k): int(v) for k, v in part["rejected"].items()})
+    total.types.update({int(k): int(v) for k, v in part["types"].items()})
+    total.skipped_files.extend(part["skipped_files"])
 
 
 @contextmanager

@@ -1,8 +1,17 @@
-"""``seabridge tracks query|export`` and ``seabridge vessels``: read the track store."""
+"""``seabridge tracks query|export`` and ``seabridge vessels``: read the track store.
+
+:func:`open_store` is how every command given ``--db PATH`` or ``--node DIR`` reaches a track
+store: the file itself, read-only; or, while ``seabridge serve`` runs the node (and holds
+the file), a temporary copy of what the command reads, fetched through the node's console
+API with the filters pushed down (:mod:`seabridge.node.apiclient`).
+"""
 
 from __future__ import annotations
 
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,45 +23,102 @@ from seabridge.errors import InputError, StoreError
 from seabridge.units import ms_to_iso
 
 if TYPE_CHECKING:  # imported when a command runs: the track store pulls in DuckDB
+    from seabridge.node.apiclient import Mirror, Progress
+    from seabridge.node.client import Serving
     from seabridge.tracks import TrackStore
 
 DB_HELP = "Track store (DuckDB file)."
 NODE_HELP = (
-    "A node directory instead of --db: its tracks.duckdb (refused, naming the node's API, "
-    "while `seabridge serve` runs it)."
+    "A node directory instead of --db: its tracks.duckdb, or, while `seabridge serve` runs "
+    "the node, its console API (with the token the node writes to DIR/keys/cli.token)."
 )
 
 
-def resolve_db(db: Path | None, node: Path | None) -> Path:
-    """The track store of ``--db PATH`` or ``--node DIR`` (exactly one).
+def target(db: Path | None, node: Path | None) -> tuple[Path, Serving | None]:
+    """The track store of ``--db PATH`` or ``--node DIR`` (exactly one), and the process
+    serving the node (None: offline, or ``--db``).
 
     Raises:
         InputError: neither or both given, or DIR is not a node directory.
-        StoreLockedError: the node is being served (its API is named).
     """
-    from seabridge.node.client import tracks_path
+    from seabridge.node.client import serving
 
     if (db is None) == (node is None):
         raise InputError("give the track store as --db PATH or a node as --node DIR (one of them)")
     if node is None:
         assert db is not None
-        return db
+        return db, None
     if not (node / "node.toml").is_file():
         raise InputError(
             f"--node {node}: not a node directory (no node.toml); see seabridge node init"
         )
-    return tracks_path(node)
+    return node / "tracks.duckdb", serving(node)
 
 
-def _open(db: Path | None, node: Path | None = None) -> TrackStore:
+@contextmanager
+def open_store(db: Path | None, node: Path | None, mirror: Mirror) -> Iterator[TrackStore]:
+    """The track store a reading command runs on: the file (read-only), or while the node is
+    served a temporary store filled through its API with what ``mirror`` asks for (removed
+    afterwards).
+
+    Raises:
+        InputError: see :func:`target`. StoreError: no store at the path, or the served node
+        cannot be read. AuthError: its CLI token is missing or refused.
+    """
+    from seabridge.node.apiclient import NodeApi, mirror_store
     from seabridge.tracks import TrackStore
 
-    db = resolve_db(db, node)
-    if not db.exists():
-        raise StoreError(
-            f"{db}: no track store here; create one with `seabridge ingest ... --db {db}`"
+    path, found = target(db, node)
+    if found is None:
+        if not path.exists():
+            raise StoreError(
+                f"{path}: no track store here; create one with `seabridge ingest ... --db {path}`"
+            )
+        with TrackStore.open(path, read_only=True) as store:
+            yield store
+        return
+    assert node is not None
+    with (
+        tempfile.TemporaryDirectory(prefix="seabridge-node-") as temporary,
+        NodeApi(node, found) as api,
+    ):
+        with fetch_progress() as progress:
+            store, rows = mirror_store(api, Path(temporary) / "tracks.duckdb", mirror, progress)
+        what = f"{rows:,} positions" if mirror.positions else "the vessels"
+        err.print(
+            f"read {what} through the API of the node served by process {found.pid} ({api.url})",
+            markup=False,
         )
-    return TrackStore.open(db, read_only=True)
+        with store:
+            yield store
+
+
+@contextmanager
+def fetch_progress() -> Iterator[Progress | None]:
+    """A progress bar on stderr while fetching from or sending to a node (terminal only)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    if not err.is_terminal:
+        yield None
+        return
+    bar = Bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def update(what: str, done: int, total: int) -> None:
+        if what not in tasks:
+            tasks[what] = bar.add_task(f"node API: {what}", total=total or None)
+        bar.update(tasks[what], completed=done, total=total or None)
+
+    with bar:
+        yield update
 
 
 @tracks_app.command("query")
@@ -72,6 +138,7 @@ def query_command(
 ) -> None:
     """Positions, sorted by (mmsi, ts): mmsi, ts, lat, lon, sog_kn, cog_deg, heading_deg,
     nav_status, msg_type. Times are ISO 8601 UTC."""
+    from seabridge.node.apiclient import Mirror
     from seabridge.tracks import OUTPUT_COLUMNS, write_table
 
     start_ms, end_ms = parse_time_ms(start, "--start"), parse_time_ms(end, "--end")
@@ -79,7 +146,8 @@ def query_command(
     with user_errors():
         if fmt == "parquet" and out_path is None:
             raise InputError("--format parquet writes a binary file: give --out PATH")
-        with _open(db, node) as store:
+        window = Mirror(bbox=box, start_ms=start_ms, end_ms=end_ms, mmsi=mmsi)
+        with open_store(db, node, window) as store:
             table = store.positions(bbox=box, start_ms=start_ms, end_ms=end_ms, mmsi=mmsi)
         table = table.select(list(OUTPUT_COLUMNS))
         write_table(table, fmt, out_path if out_path is not None else sys.stdout)  # type: ignore[arg-type]
@@ -99,13 +167,15 @@ def export_command(
 ) -> None:
     """Write the archive: Parquet partitioned by day (day=YYYY-MM-DD), sorted by (mmsi, ts)
     inside each file, with row-group statistics."""
+    from seabridge.node.apiclient import Mirror
+
     start_ms, end_ms = parse_time_ms(start, "--start"), parse_time_ms(end, "--end")
     with user_errors():
         if fmt != "parquet":
             raise InputError(
                 f"--format {fmt}: the archive is parquet; use `tracks query` for {fmt}"
             )
-        with _open(db, node) as store:
+        with open_store(db, node, Mirror(start_ms=start_ms, end_ms=end_ms)) as store:
             result = store.export_parquet(out_dir, start_ms, end_ms, overwrite=overwrite)
     out.print(f"wrote {result.rows:,} positions in {len(result.files)} day files under {out_dir}")
 
@@ -117,12 +187,13 @@ def vessels_command(
     fmt: str = typer.Option("table", "--format", help="table, csv or jsonl."),
 ) -> None:
     """Vessels seen: mmsi, name, callsign, imo, ship_type, flag, last_seen."""
+    from seabridge.node.apiclient import Mirror
     from seabridge.tracks import write_table
 
     with user_errors():
         if fmt not in ("table", "csv", "jsonl"):
             raise InputError(f"--format {fmt}: choose table, csv or jsonl")
-        with _open(db, node) as store:
+        with open_store(db, node, Mirror(positions=False, vessels=True)) as store:
             vessels = store.vessels()
         if fmt != "table":
             write_table(vessels, fmt, sys.stdout)  # type: ignore[arg-type]

@@ -1,12 +1,15 @@
-"""Commands aimed at a node directory: is it being served, and where is its track store.
+"""Commands aimed at a node directory: is it being served, where is its track store, and the
+credential the local CLI uses to read through it.
 
-``seabridge serve`` writes ``DIR/serve.json`` (its process id and listener URLs) when it
-starts and removes it on a clean stop; a file whose process is gone is stale and ignored.
-Commands that take ``--db PATH`` also take ``--node DIR``: offline they open
-``DIR/tracks.duckdb`` directly (:func:`tracks_path`); while the node is served, the serving
-process holds that file (DuckDB allows one process per file), so they are refused before
-DuckDB is touched, with a message naming the running node's console API instead of a lock
-error. This module never imports the web layer or the CLI.
+``seabridge serve`` writes ``DIR/serve.json`` (its process id and listener URLs, and the PEM
+file that verifies an https console) when it starts and removes it on a clean stop; a file
+whose process is gone is stale and ignored. Commands that take ``--db PATH`` also take
+``--node DIR``: offline they open ``DIR/tracks.duckdb`` directly (:func:`tracks_path`); while
+the node is served, the serving process holds that file (DuckDB allows one process per file),
+so they read (and ``ingest`` writes) through the node's console API instead
+(:mod:`seabridge.node.apiclient`), with the API token the serving node writes to
+``DIR/keys/cli.token`` (:data:`CLI_TOKEN_FILE`) when it starts. This module never imports the
+web layer or the CLI.
 """
 
 from __future__ import annotations
@@ -17,19 +20,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from seabridge.errors import StoreLockedError
+from seabridge.errors import AuthError, StoreLockedError
 from seabridge.node._files import replace_file
 
 __all__ = [
+    "CLI_TOKEN_FILE",
     "SERVE_FILE",
+    "UPLOAD_QUARANTINE",
     "Serving",
+    "read_cli_token",
+    "remove_cli_token",
     "remove_serve_file",
     "serving",
     "tracks_path",
+    "write_cli_token",
     "write_serve_file",
 ]
 
 SERVE_FILE: Final = "serve.json"
+UPLOAD_QUARANTINE: Final = "upload.jsonl"
+"""Rejected lines of files ingested through a served node's API, in ``DIR/quarantine/``."""
+CLI_TOKEN_FILE: Final = Path("keys") / "cli.token"
+"""The local CLI's API token of a serving node, relative to the node directory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +119,52 @@ def tracks_path(root: Path) -> Path:
             "or stop `seabridge serve` and run this command again"
         )
     return root / "tracks.duckdb"
+
+
+def write_cli_token(root: Path, token: str) -> Path:
+    """Write the local CLI's API token to ``root/keys/cli.token`` (mode 0600, atomically).
+
+    Anyone who can read the node directory already holds its signing and TLS keys (``keys/``,
+    0600), so a token kept there grants them nothing they do not have.
+    """
+    path = root / CLI_TOKEN_FILE
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (token + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    temporary.replace(path)
+    return path
+
+
+def remove_cli_token(root: Path) -> None:
+    """Remove ``root/keys/cli.token`` (the node stopped serving; its token is revoked)."""
+    (root / CLI_TOKEN_FILE).unlink(missing_ok=True)
+
+
+def read_cli_token(root: Path) -> str:
+    """The API token a serving node wrote for the local CLI.
+
+    Raises:
+        AuthError: the file is missing, unreadable or empty (names it and what to do).
+    """
+    path = root / CLI_TOKEN_FILE
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise AuthError(
+            f"{path}: no API token for the local CLI; the serving node writes it when it starts "
+            "(restart `seabridge serve`, or stop it and run this command offline)"
+        ) from None
+    except OSError as exc:
+        raise AuthError(
+            f"{path}: cannot read the local CLI's API token ({exc.strerror}); run this command "
+            "as the user who runs the node"
+        ) from None
+    if not token:
+        raise AuthError(f"{path}: the local CLI's API token file is empty; restart the node")
+    return token

@@ -16,6 +16,14 @@ kept. Failed logins are limited per user name and per client address within a wi
 (settings ``console.*``, ``docs/settings.md``); the refusal says when to retry. Every time
 comes from the injected :class:`~seabridge.clock.Clock`.
 
+One user is the node's own: :data:`CLI_USER` (``@local-cli``), the principal of the local
+CLI reading and writing through a serving node (``seabridge tracks query --node DIR`` and
+the like). A serving node issues it a fresh API token at start (:meth:`UserStore.issue_cli_token`,
+revoking the previous one) and writes it to ``DIR/keys/cli.token``. Its name is outside
+the pattern of user names, so no person can be added under it; its password hash is no
+hash at all, so it can never log in; it is left out of :meth:`UserStore.list`, does not count
+as an enabled admin, and cannot be disabled, enabled, reset or given another role.
+
 This module must not import the web layer or the CLI: it raises
 :class:`~seabridge.errors.LoginError`, :class:`~seabridge.errors.RateLimitedError`,
 :class:`~seabridge.errors.AuthError` and :class:`~seabridge.errors.InputError`, and the
@@ -45,6 +53,7 @@ from seabridge.config import Settings
 from seabridge.errors import AuthError, InputError, LoginError, RateLimitedError
 
 __all__ = [
+    "CLI_USER",
     "MIGRATIONS",
     "ROLES",
     "ApiToken",
@@ -68,6 +77,10 @@ MAX_LABEL: Final = 100
 TOKEN_PREFIX: Final = "sbt_"
 _LAST_SEEN_STEP_MS: Final = 60_000  # write last_seen at most once a minute (every write fsyncs)
 _LOGIN_FAILED: Final = "wrong user name or password (or the user is disabled)"
+CLI_USER: Final = "@local-cli"
+"""The node's own CLI identity (see the module docstring); '@' keeps it out of user names."""
+CLI_ROLE: Final[Role] = "admin"  # ingest through the node (POST /api/ingest) needs admin
+_NO_PASSWORD: Final = "!"  # not an argon2 hash: verify() raises InvalidHashError, never True
 
 _SCHEMA_1 = """
 CREATE TABLE users (
@@ -263,10 +276,12 @@ class UserStore:
         return _user(row)
 
     def list(self) -> builtins.list[User]:
-        """Every user, by name."""
+        """Every user, by name (not the node's own :data:`CLI_USER`)."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT name, role, disabled, created_ms, updated_ms FROM users ORDER BY name"
+                "SELECT name, role, disabled, created_ms, updated_ms FROM users WHERE name != ? "
+                "ORDER BY name",
+                (CLI_USER,),
             ).fetchall()
         return [_user(row) for row in rows]
 
@@ -277,6 +292,7 @@ class UserStore:
             InputError: no such user.
             AuthError: ``name`` is the last enabled admin.
         """
+        _not_cli_user(name)
         now = self._clock.now_ms()
         with self._tx() as conn:
             self._existing(conn, name)
@@ -297,6 +313,7 @@ class UserStore:
         Raises:
             InputError: no such user.
         """
+        _not_cli_user(name)
         with self._tx() as conn:
             self._existing(conn, name)
             conn.execute(
@@ -311,6 +328,7 @@ class UserStore:
         Raises:
             InputError: no such user, or the password is not acceptable (see :meth:`add`).
         """
+        _not_cli_user(name)
         self.get(name)
         hashed = self._hash(name, password)
         with self._tx() as conn:
@@ -331,6 +349,7 @@ class UserStore:
             AuthError: it would demote the last enabled admin.
         """
         role_rank(role)
+        _not_cli_user(name)
         with self._tx() as conn:
             self._existing(conn, name)
             if role != "admin":
@@ -350,7 +369,10 @@ class UserStore:
     def _keep_an_admin(self, conn: sqlite3.Connection, name: str) -> None:
         admins = [
             row[0]
-            for row in conn.execute("SELECT name FROM users WHERE role = 'admin' AND disabled = 0")
+            for row in conn.execute(
+                "SELECT name FROM users WHERE role = 'admin' AND disabled = 0 AND name != ?",
+                (CLI_USER,),
+            )
         ]
         if admins == [name]:
             raise AuthError(
@@ -444,6 +466,7 @@ class UserStore:
             InputError: no such user.
             AuthError: the user is disabled.
         """
+        _not_cli_user(name)
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
         now = self._clock.now_ms()
@@ -503,6 +526,7 @@ class UserStore:
             InputError: no such user, or a label over 100 characters.
             AuthError: the user is disabled.
         """
+        _not_cli_user(name)
         if len(label) > MAX_LABEL:
             raise InputError(f"a token label is at most {MAX_LABEL} characters")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -516,6 +540,38 @@ class UserStore:
                 (token_id, name, _digest(token), label, now),
             )
         return NewToken(token, ApiToken(token_id, name, label, now, None, None))
+
+    def issue_cli_token(self) -> NewToken:
+        """A fresh API token of :data:`CLI_USER` (created when missing); every earlier token
+        of it is revoked in the same transaction, so only the newest file works."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token_id = secrets.token_hex(6)
+        label = "the local CLI (keys/cli.token), issued by the serving node"
+        now = self._clock.now_ms()
+        with self._tx() as conn:
+            if _row(conn, CLI_USER) is None:
+                conn.execute(
+                    "INSERT INTO users (name, role, hash, disabled, created_ms, updated_ms) "
+                    "VALUES (?, ?, ?, 0, ?, ?)",
+                    (CLI_USER, CLI_ROLE, _NO_PASSWORD, now, now),
+                )
+            conn.execute(
+                "UPDATE api_tokens SET revoked_ms = ? WHERE user = ? AND revoked_ms IS NULL",
+                (now, CLI_USER),
+            )
+            conn.execute(
+                "INSERT INTO api_tokens (id, user, hash, label, created_ms) VALUES (?, ?, ?, ?, ?)",
+                (token_id, CLI_USER, _digest(token), label, now),
+            )
+        return NewToken(token, ApiToken(token_id, CLI_USER, label, now, None, None))
+
+    def revoke_cli_tokens(self) -> None:
+        """Revoke every live token of :data:`CLI_USER` (the node stops serving)."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE api_tokens SET revoked_ms = ? WHERE user = ? AND revoked_ms IS NULL",
+                (self._clock.now_ms(), CLI_USER),
+            )
 
     def token_owner(self, token: str) -> User | None:
         """The enabled user of a live API token (and mark it used), or None."""
@@ -572,6 +628,14 @@ class UserStore:
                 (token_id,),
             ).fetchone()
         return ApiToken(*row)
+
+
+def _not_cli_user(name: str) -> None:
+    if name == CLI_USER:
+        raise InputError(
+            f"{CLI_USER!r} is the node's own CLI identity (its token is issued by the serving "
+            "node in keys/cli.token); it cannot log in or be changed"
+        )
 
 
 def _check_name(name: str) -> None:

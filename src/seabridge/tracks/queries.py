@@ -158,12 +158,25 @@ def select_positions(
     order: Literal["mmsi", "ts"] = "mmsi",
 ) -> pa.Table:
     """Positions matching every given filter, sorted by (mmsi, ts) or by ts."""
+    sql, params = positions_query(bbox=bbox, start_ms=start_ms, end_ms=end_ms, mmsi=mmsi)
+    sql += f" ORDER BY {_ORDER[order]}"
+    return to_schema(con.sql(sql, params=params).to_arrow_table(), POSITION_SCHEMA)
+
+
+def positions_query(
+    *,
+    bbox: BBox | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    mmsi: int | Collection[int] | None = None,
+) -> tuple[str, list[Any]]:
+    """The SQL and parameters selecting the positions that match every given filter, in
+    storage order."""
     where = _Where()
     where.time(start_ms, end_ms)
     where.mmsi(mmsi)
     where.bbox(bbox)
-    sql = f"SELECT {_COLUMNS} FROM positions{where.sql()} ORDER BY {_ORDER[order]}"
-    return to_schema(con.sql(sql, params=where.params).to_arrow_table(), POSITION_SCHEMA)
+    return f"SELECT {_COLUMNS} FROM positions{where.sql()}", list(where.params)
 
 
 def select_latest(

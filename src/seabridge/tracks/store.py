@@ -309,6 +309,69 @@ class TrackStore:
                 con, bbox=bbox, start_ms=start_ms, end_ms=end_ms, mmsi=mmsi, order=order
             )
 
+    def stream_positions(
+        self,
+        bbox: queries.BBox | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        mmsi: int | Collection[int] | None = None,
+        *,
+        batch_rows: int = 65_536,
+    ) -> tuple[int, Iterator[pa.RecordBatch]]:
+        """The positions :meth:`positions` would return, in storage order, as
+        ``POSITION_SCHEMA`` batches of at most ``batch_rows``, and how many there are.
+
+        The query runs on its own cursor (a second connection to the same database), one
+        consistent snapshot, so the store stays free for appends while the batches are read:
+        the result is never held in memory whole. Consume or close the iterator.
+
+        Raises:
+            InputError: the bounding box is invalid. StoreError: the query fails.
+        """
+        sql, params = queries.positions_query(
+            bbox=bbox, start_ms=start_ms, end_ms=end_ms, mmsi=mmsi
+        )
+        count_sql = "SELECT count(*) FROM (" + sql + ")"
+        with self._reading() as con:
+            cursor = con.cursor()
+        try:
+            cursor.execute("BEGIN TRANSACTION")  # the count and the rows see one snapshot
+            (rows,) = cursor.execute(count_sql, params).fetchall()[0]
+            reader = cursor.sql(sql, params=params).to_arrow_reader(batch_rows)
+        except duckdb.Error as exc:
+            cursor.close()
+            raise StoreError(f"{self.path}: track store query failed: {exc}") from exc
+        except BaseException:
+            cursor.close()
+            raise
+        return int(rows), self._batches(cursor, reader)
+
+    def _batches(
+        self, cursor: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader
+    ) -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in reader:
+                table = to_schema(pa.Table.from_batches([batch]), POSITION_SCHEMA)
+                yield from table.to_batches()
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path}: track store query failed: {exc}") from exc
+        finally:
+            cursor.close()
+
+    def copy_rows(self, table_name: Literal["positions", "statics"], batch: pa.Table) -> None:
+        """Append rows copied from another track store as they are, without de-duplication
+        (they were de-duplicated when first stored): a local copy of a served node's store.
+
+        Raises:
+            StoreError: the batch does not fit the table's schema, or the store is read-only.
+        """
+        schema = POSITION_SCHEMA if table_name == "positions" else STATIC_SCHEMA
+        with self._lock:
+            self._writable()
+            table = conform(batch, schema, table_name)
+            if table.num_rows:
+                self._insert(table_name, table)
+
     def track(self, mmsi: int, start_ms: int | None = None, end_ms: int | None = None) -> pa.Table:
         """One vessel's positions in ``[start_ms, end_ms)``, sorted by ts."""
         return self.positions(start_ms=start_ms, end_ms=end_ms, mmsi=mmsi)

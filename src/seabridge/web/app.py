@@ -42,6 +42,7 @@ from seabridge.node.users import UserStore
 from seabridge.packs import load_pack
 from seabridge.packs.parties import load_parties
 from seabridge.web import (
+    api_bulk,
     api_events,
     api_hotline,
     api_incidents,
@@ -75,6 +76,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     api_ledger.router,
     api_live.router,
     api_metrics.router,
+    api_bulk.router,
 )
 """Every router of the console API, included in this order. Extend it here."""
 
