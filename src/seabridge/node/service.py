@@ -5,8 +5,11 @@
 (``events.jsonl``), the hub, the metrics and the live pipeline over the configured sources.
 :meth:`Node.start` runs, as asyncio tasks, the pipeline (one step every ``node.step_s``, in a
 worker thread), the incidents round (every second) and the hotline delivery loop to the
-peers; :meth:`Node.stop` stops them, stores what the decoders hold, saves the cursors and
-closes every file (idempotent). Tests drive the pipeline with :meth:`Node.step` instead.
+peers, and issues the local CLI its API token (``DIR/keys/cli.token``, see
+:mod:`seabridge.node.client`: commands given ``--node DIR`` read through the console API
+while the node holds its track store); :meth:`Node.stop` stops them, stores what the decoders
+hold, saves the cursors, revokes that token and closes every file (idempotent). Tests drive
+the pipeline with :meth:`Node.step` instead.
 
 The listeners (federation, console) are the web layer's: ``seabridge serve`` builds a Node
 and hands it to them. This module never imports the web layer or the CLI.
@@ -22,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from seabridge.ais.summary import IngestSummary
 from seabridge.clock import Clock
 from seabridge.detect import Engine
 from seabridge.detect.rulebook import Rulebook, load_rulebook
@@ -30,6 +34,7 @@ from seabridge.geo import Feature, ZoneSet, all_names, load_features, load_zones
 from seabridge.hotline.entries import Entry
 from seabridge.hotline.ledger import Ledger
 from seabridge.incidents import Change
+from seabridge.node.client import UPLOAD_QUARANTINE, remove_cli_token, write_cli_token
 from seabridge.node.directory import NodeConfig, load_node
 from seabridge.node.eventlog import EventLog
 from seabridge.node.feedhealth import FeedHealth
@@ -120,6 +125,8 @@ class Node:
         self._work = threading.Lock()  # one pipeline step or incidents round at a time
         self._begun = False
         self._closed = False
+        self._cli_token = False
+        self._uploads = threading.Lock()  # one POST /api/ingest at a time (one quarantine)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -247,6 +254,7 @@ class Node:
         if self._tasks or self._closed:
             return
         await asyncio.to_thread(self._begin_locked)
+        await asyncio.to_thread(self.issue_cli_token)
         self.delivery = Delivery.for_node(
             self.config,
             self.ledger,
@@ -262,6 +270,24 @@ class Node:
             asyncio.create_task(self._loop(self.incidents_round, _ROUND_S, wait), name="rounds"),
             asyncio.create_task(self.delivery.run(self._stop), name="delivery"),
         ]
+
+    def issue_cli_token(self) -> None:
+        """Give the local CLI a fresh API token (``DIR/keys/cli.token``, 0600), revoking the
+        previous one: the node's own user :data:`~seabridge.node.users.CLI_USER`."""
+        if self.users is None:
+            return
+        new = self.users.issue_cli_token()
+        write_cli_token(self.config.dir.root, new.token)
+        self._cli_token = True
+
+    def _revoke_cli_token(self) -> None:
+        if not self._cli_token:
+            return
+        try:
+            remove_cli_token(self.config.dir.root)
+            self.users.revoke_cli_tokens()
+        except Exception:  # closing must go on; the next start revokes it anyway
+            log.exception("cannot revoke the local CLI's API token")
 
     def _begin_locked(self) -> None:
         with self._work:
@@ -306,6 +332,7 @@ class Node:
                 if self._begun:
                     self.pipeline.stop()
             finally:
+                self._revoke_cli_token()
                 self.events.close()
                 if self.incidents is not None:
                     self.incidents.close()
@@ -314,6 +341,39 @@ class Node:
                     closer()
                 self.store.close()
                 self.ledger.close()
+
+    def ingest_file(
+        self, path: Path, fmt: str = "auto", start_ms: int | None = None, *, name: str = ""
+    ) -> IngestSummary:
+        """Decode a raw AIS file (NMEA or CSV, .gz too) into the node's track store with the
+        same ingest as ``seabridge ingest`` (``POST /api/ingest``); rejected lines go to
+        ``DIR/quarantine/upload.jsonl``, under ``name`` (the uploader's file name; default
+        ``path``) as their source. Returns the run's
+        :class:`~seabridge.ais.summary.IngestSummary`.
+
+        One upload at a time; the pipeline keeps running (the store serialises each append,
+        and de-duplicates against what either stored). The rows are history for the store:
+        live detection does not see them (``seabridge detect --node DIR`` runs over them).
+
+        Raises:
+            SourceError, FormatError: the file cannot be read or its format is unknown.
+        """
+        from dataclasses import replace
+
+        from seabridge.ais.ingest import IngestOptions, Plan, ingest, plan_sources
+        from seabridge.ais.quarantine import Quarantine
+
+        options = IngestOptions(fmt=fmt, start_ms=start_ms, settings=self.config.settings)
+        with self._uploads:
+            plan = plan_sources([str(path)], fmt)
+            if name:
+                inputs = (
+                    replace(p, item=replace(p.item, name=name)) if p.item is not None else p
+                    for p in plan.inputs
+                )
+                plan = Plan(tuple(inputs), plan.skipped)
+            with Quarantine(self.config.dir.quarantine / UPLOAD_QUARANTINE) as rejected:
+                return ingest(plan, self.store, rejected, options)
 
     # --- reads ---------------------------------------------------------------------------
 
