@@ -8,6 +8,7 @@ every time asserted is the ManualClock's (the backoff schedule), never the wall'
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import socket
 import sqlite3
@@ -426,6 +427,49 @@ def test_pull_recovers_a_lost_receipt_and_missing_peer_entries(net: Net) -> None
         assert jcg.entries("ccg/hotline/jcg", 0, 1) == net.ledgers["ccg"].entries(
             "ccg/hotline/jcg", 0, 1
         )
+
+    asyncio.run(scenario())
+
+
+def test_a_peer_without_a_checkpoint_of_our_log_yet_is_quiet_and_its_log_is_pulled(
+    net: Net, caplog: pytest.LogCaptureFixture
+) -> None:
+    # At a demo's start: jcg has sent nothing, so ccg stores no checkpoint of jcg's log and
+    # answers that pull 404; ccg's own log must still be pulled, and nothing is a warning.
+    async def scenario() -> None:
+        net.links["ccg"].partitioned = True  # ccg's entry reaches jcg only by jcg's pull
+        net.links["jcg"].answer = 503  # and jcg's heartbeat does not reach ccg
+        net.send("ccg", "pulled, not pushed")
+        net.clock.advance(OPTIONS.pull_interval_s)
+        with caplog.at_level(logging.DEBUG, logger="seabridge.node.runtime"):
+            result = await net.deliveries["jcg"].step(net.clock.now_ms())
+        assert result.pulled == 1 and net.ledgers["jcg"].size("ccg/hotline/jcg") == 1
+        pulls = [r.levelno for r in caplog.records if "pull" in r.message]
+        assert pulls == [logging.DEBUG, logging.INFO]  # nothing yet; then "pulled 1 entries"
+        assert "no checkpoint of jcg/hotline/ccg" in caplog.text
+
+    asyncio.run(scenario())
+
+
+def test_a_404_for_a_log_the_peer_does_not_know_stays_loud(
+    net: Net, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        unknown = {"error": "unknown", "detail": "origin 'jcg/hotline/ccg' is not a log"}
+        inner = net.links["jcg"].inner
+
+        class Unknown(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                if request.url.path.endswith("/checkpoint"):
+                    return httpx.Response(404, json=unknown)
+                return await inner.handle_async_request(request)
+
+        net.links["jcg"].inner = Unknown()  # type: ignore[assignment]
+        net.clock.advance(OPTIONS.pull_interval_s)
+        with caplog.at_level(logging.DEBUG, logger="seabridge.node.runtime"):
+            await net.deliveries["jcg"].step(net.clock.now_ms())
+        warnings = [r.message for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 2 and all("refused" in w and "404" in w for w in warnings)
 
     asyncio.run(scenario())
 

@@ -437,15 +437,19 @@ class Delivery:
     # --- anti-entropy pull (§5.6) ----------------------------------------------------------
 
     async def _pull_round(self, status: PeerStatus, result: StepResult) -> None:
-        """Learn what the peer holds of our log; fetch what we miss of its log."""
+        """Learn what the peer holds of our log; fetch what we miss of its log. Each half
+        runs on its own: the peer holding nothing of our log yet must not stop the other."""
         peer = status.peer
-        try:
-            await self._pull_own(status)
-            result.pulled += await self._pull_mirror(status)
-        except httpx.TransportError as exc:
-            log.info("hotline: pull from %s: %s: %s", peer, type(exc).__name__, exc)
-        except (LedgerError, ValueError, KeyError, TypeError) as exc:
-            log.warning("hotline: pull from %s refused: %s", peer, exc)
+        for half in (self._pull_own, self._pull_mirror):
+            try:
+                result.pulled += await half(status)
+            except _NoCheckpointError as exc:  # normal until the log's first entries are exchanged
+                log.debug("hotline: pull from %s: nothing yet (%s)", peer, exc)
+            except httpx.TransportError as exc:
+                log.info("hotline: pull from %s: %s: %s", peer, type(exc).__name__, exc)
+                return
+            except (LedgerError, ValueError, KeyError, TypeError) as exc:
+                log.warning("hotline: pull from %s refused: %s", peer, exc)
 
     async def _get_checkpoint(self, status: PeerStatus, origin: str) -> tuple[str, int, list[str]]:
         data = await self._get(status, f"/v1/logs/{origin}/checkpoint")
@@ -455,13 +459,14 @@ class Delivery:
         size = Checkpoint.parse(note.split("\n\n")[0] + "\n").size
         return note, size, [line for line in lines if isinstance(line, str)]
 
-    async def _pull_own(self, status: PeerStatus) -> None:
-        """A lost 200: the peer's receipt over more of our log than we have stored."""
+    async def _pull_own(self, status: PeerStatus) -> int:
+        """A lost 200: the peer's receipt over more of our log than we have stored. Returns
+        0 (no entry is stored: only a receipt)."""
         peer = status.peer
         _, size, lines = await self._get_checkpoint(status, self.ledger.own_origin(peer))
         acked = self.ledger.delivery_state(peer).acked_size
         if size <= acked:
-            return
+            return 0
         for line in lines:
             receipt: dict[str, object] = {"cosignature": line, "size": size}
             try:
@@ -470,8 +475,9 @@ class Delivery:
                 continue
             self._receipted(peer, receipt)
             log.info("hotline: %s holds %d entries of our log (receipt pulled)", peer, size)
-            return
+            return 0
         self.ledger.accept_conflict(peer, size)
+        return 0
 
     async def _pull_mirror(self, status: PeerStatus) -> int:
         """Entries of the peer's log we have not received; stored as pushed ones are."""
@@ -502,6 +508,8 @@ class Delivery:
             except httpx.TransportError as exc:
                 error = exc
                 continue
+            if response.status_code == 404 and _no_checkpoint(response):
+                raise _NoCheckpointError(f"GET {path}: {_detail(response)}")
             if response.status_code != 200:
                 raise MalformedError(f"GET {path}: HTTP {response.status_code}")
             data = response.json()
@@ -528,6 +536,22 @@ class Delivery:
         result.alarms[peer] = text
         if self._on_alarm is not None:
             self._on_alarm(peer, text)
+
+
+class _NoCheckpointError(LedgerError):
+    """The peer stores no checkpoint of the log asked for yet (a 404 of the federation's
+    checkpoint route): nothing of it to pull, unlike a 404 for an origin it does not know."""
+
+
+def _no_checkpoint(response: httpx.Response) -> bool:
+    """A 404 saying "no checkpoint of ORIGIN is stored yet" (``Ledger.checkpoint``), as
+    opposed to "origin ... is not a log of this record" (the peer lacks our keys: loud)."""
+    try:
+        data = response.json()
+    except ValueError:
+        return False
+    detail = data.get("detail") if isinstance(data, dict) else None
+    return isinstance(detail, str) and detail.startswith("no checkpoint of ")
 
 
 def _kind(alarm: str) -> str:
