@@ -174,7 +174,7 @@ def _announce(run: DemoRun) -> None:
         )
     out.print(
         f"Logins also in {setup.logins}. CCG's duty officer is a demo bot (user demo-bot): "
-        "it acknowledges JCG's messages but lets the first deadline pass. Ctrl-C stops.",
+        "it lets JCG's deadlines pass until JCG escalates, then acknowledges. Ctrl-C stops.",
         markup=False,
         soft_wrap=True,
     )

@@ -13,11 +13,10 @@ feeding both, a replay clock, and a scripted CCG duty officer.
   ``feed.nmea`` as the replay clock reaches each transmission; both nodes tail that file like a
   receiver's log, so they see the same sentences. Serving is the caller's: ``serve`` is handed
   each open node and serves it as ``seabridge serve`` does until told to stop.
-- :class:`DemoBot` is the scripted CCG duty officer: it lets the peer's first notification go
-  unanswered, so its deadline passes and the peer escalates (if that situation was over by
-  then, the next one after the deadline), and acknowledges every other notification and
-  escalation after a short think time, signing as ``demo-bot`` with texts that start with
-  ``[demo bot]``.
+- :class:`DemoBot` is the scripted CCG duty officer: it leaves the peer's notifications
+  unanswered until the peer escalates (deadlines pass; the first situation still live at its
+  deadline escalates), then acknowledges every notification and escalation after a short
+  think time, signing as ``demo-bot`` with texts that start with ``[demo bot]``.
 - :func:`summarize` counts what both nodes did and verifies both ledgers.
 
 Console logins run on the wall clock (a session must not expire 60 times faster). This module
@@ -80,7 +79,8 @@ PARTIES: Final = (("jcg", "Japan Coast Guard"), ("ccg", "China Coast Guard"))
 BOT_PARTY: Final = "ccg"
 _BOT_EVERY_S: Final = 0.1  # wall seconds between the bot's looks at the hotline
 _DRAIN_POLL_S: Final = 0.1
-_SLACK_MS: Final = 60_000  # how far the clock may run ahead of what both nodes have read
+_SLACK_MS: Final = 60_000  # how far the clock may run ahead of what both nodes have read,
+_SLACK_WALL_S: Final = 1.0  # or this many wall seconds of replayed time, if more (fast runs)
 _FEED_EVERY_S: Final = 0.05  # wall seconds between the feed's rounds
 _ASKING: Final = ("notification", "escalation")  # the kinds that ask for an acknowledgement
 
@@ -396,6 +396,8 @@ class DemoRun:
     failed: list[str] = field(default_factory=list)
     """Nodes that stopped serving before the demo ended (``serve jcg``: a port in use)."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    """The serving tasks, one per node."""
+    bot_task: asyncio.Task[None] | None = None
 
 
 def _open_node(directory: Path, feed: Path, clock: Clock) -> Node:
@@ -431,15 +433,16 @@ async def run_demo(
     wall: Clock | None = None,
 ) -> DemoRun:
     """Serve both nodes (``serve``) until ``stop`` is set, a node stops serving (Ctrl-C, a
-    port in use) or ``duration_s`` wall seconds pass; with a duration, then wait (at most
-    ``drain_s``) until both hotline outboxes are receipted. Every node is stopped and closed
-    on return."""
+    port in use) or ``duration_s`` wall seconds pass; with a duration, then settle (see
+    :func:`_settle`: at most ``drain_s``) so that every message counted is receipted. Every
+    node is stopped and closed on return."""
     wall = wall or SystemClock()
     clock = DemoClock(wall.now_ms(), setup.speed, wall)
     feed = FeedWriter(setup.scenario, setup.feed, clock, clock.origin_ms)
     nodes: dict[str, Node] = {}
     run = DemoRun(setup, clock, nodes, feed)
-    serving = asyncio.Event()
+    serving = asyncio.Event()  # set by serve's Ctrl-C handler too: then a stop, not a failure
+    bot_stop = asyncio.Event()
     try:
         for made in setup.nodes:
             nodes[made.party] = await asyncio.to_thread(_open_node, made.dir, setup.feed, clock)
@@ -449,12 +452,12 @@ async def run_demo(
             for party, node in nodes.items()
         ]
         if not await _first(run.tasks, *(event.wait() for event in ready.values())):
-            run.failed = [task.get_name() for task in run.tasks if task.done()]
-            _log_failures(run.tasks)
+            run.failed = _failed(run.tasks, serving)
             return run  # a node could not serve (its error is logged)
         run.bot = _bot(nodes, clock)
-        bot = asyncio.create_task(_run_bot(run.bot, stop), name="demo bot")
-        clock.limit = _ingest_limit(feed, list(nodes.values()), _SLACK_MS)
+        run.bot_task = asyncio.create_task(_run_bot(run.bot, bot_stop), name="demo bot")
+        slack_ms = max(_SLACK_MS, round(setup.speed * _SLACK_WALL_S * 1000))
+        clock.limit = _ingest_limit(feed, list(nodes.values()), slack_ms)
         clock.start()
         feed.start()
         if on_ready is not None:
@@ -462,17 +465,16 @@ async def run_demo(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_first(run.tasks, stop.wait()), duration_s)
         feed.stop()
-        run.failed = [task.get_name() for task in run.tasks if task.done()]
-        _log_failures(run.tasks)
-        if duration_s is not None and not run.failed:
-            clock.hold()  # no new deadline (nor escalation) while the outboxes drain
-            run.drained = await _drain(nodes, stop, drain_s)
-        run.tasks.append(bot)
+        run.failed = _failed(run.tasks, serving)
+        if duration_s is not None and not serving.is_set():
+            run.drained = await _settle(run, bot_stop, stop, drain_s)
     finally:
         stop.set()
         serving.set()
+        bot_stop.set()
         feed.stop()
-        for task in run.tasks:
+        waited = [*run.tasks, *([run.bot_task] if run.bot_task is not None else [])]
+        for task in waited:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(task, 30)
         for node in nodes.values():
@@ -480,11 +482,15 @@ async def run_demo(
     return run
 
 
-def _log_failures(tasks: list[asyncio.Task[None]]) -> None:
-    """Log why a serving task ended early (its exception would otherwise go unseen)."""
-    for task in tasks:
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            log.error("%s failed: %s", task.get_name(), task.exception())
+def _failed(tasks: list[asyncio.Task[None]], serving: asyncio.Event) -> list[str]:
+    """The serving tasks that ended on their own (not told to by ``serving``: Ctrl-C), with
+    their errors logged; every ended task's exception is retrieved here."""
+    ended = [task for task in tasks if task.done()]
+    for task in ended:
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            log.error("%s failed: %s", task.get_name(), error)
+    return [] if serving.is_set() else [task.get_name() for task in ended]
 
 
 async def _first(tasks: list[asyncio.Task[None]], *waits: Coroutine[Any, Any, Any]) -> bool:
@@ -519,20 +525,48 @@ async def _run_bot(bot: DemoBot, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), _BOT_EVERY_S)
 
 
-async def _wait(stop: asyncio.Event, duration_s: float | None) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), duration_s)
+async def _settle(
+    run: DemoRun, bot_stop: asyncio.Event, stop: asyncio.Event, drain_s: float
+) -> bool:
+    """End a headless run with an exact summary: every notification and escalation signed is
+    receipted by the peer, and none is signed after that. The replayed time holds (no
+    deadline passes from now on) and the bot stops; each node reads the feed to its end and
+    then runs, at the held time, a pipeline step, an incidents round and the deadline check
+    of its own (:func:`_quiesce`): what its loops would still sign is signed now, and their
+    later rounds find nothing more. Then wait until both outboxes are receipted. False when
+    ``drain_s`` wall seconds pass first, or ``stop`` is set."""
+    run.clock.hold()
+    bot_stop.set()
+    if run.bot_task is not None:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await run.bot_task
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + drain_s
+    nodes = list(run.nodes.values())
+
+    async def until(done: Callable[[], bool]) -> bool:
+        while not done():
+            if stop.is_set() or loop.time() >= deadline:
+                return False
+            await asyncio.sleep(_DRAIN_POLL_S)
+        return True
+
+    if not await until(lambda: all(_offset(node) >= run.feed.bytes for node in nodes)):
+        return False
+    for node in nodes:
+        await asyncio.to_thread(_quiesce, node, run.clock.now_ms())
+        if node.delivery is not None:
+            node.delivery.notify()
+    return await until(lambda: all(outbox_drained(node) for node in nodes))
 
 
-async def _drain(nodes: dict[str, Node], stop: asyncio.Event, drain_s: float) -> bool:
-    """Wait until both outboxes are receipted (at most ``drain_s`` wall seconds)."""
-    deadline = asyncio.get_running_loop().time() + drain_s
-    while True:
-        if all(outbox_drained(node) for node in nodes.values()):
-            return True
-        if stop.is_set() or asyncio.get_running_loop().time() >= deadline:
-            return False
-        await asyncio.sleep(_DRAIN_POLL_S)
+def _quiesce(node: Node, now_ms: int) -> None:
+    """Sign now what ``node`` still would at the held time ``now_ms``: the events of lines
+    read but not yet processed, pending incident messages, and the escalations of deadlines
+    passed by then (the ledger appends one ``deadline-missed`` per entry, whoever asks)."""
+    node.step()
+    node.incidents_round()
+    node.on_deadline_missed(node.ledger.check_deadlines(now_ms))
 
 
 # --- the summary -----------------------------------------------------------------------------

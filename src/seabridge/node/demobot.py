@@ -35,15 +35,16 @@ class _Pending:
 class DemoBot:
     """The scripted duty officer of one node (CCG in the demo), labelled as a bot.
 
-    Every ``step`` reads the peer's new messages from this node's mirror. The first
-    ``notification`` is left unanswered, so its deadline passes and the peer escalates. The
-    incidents escalate only a live situation, so while no escalation has come, the first
-    notification written after the unanswered one's deadline is left unanswered too (a close
-    quarters situation is often over within its 15 minutes; a vessel in a zone is not). Every
-    other notification, and every escalation, is acknowledged ``think_s`` (clock seconds) after
-    it was written, with an ``ack`` entry whose text starts with ``[demo bot]``, noted in the
-    incident's timeline as user ``demo-bot``. Deterministic: the choices depend only on the
-    peer's log.
+    Every ``step`` reads the peer's new messages from this node's mirror. Until the peer's
+    first ``escalation`` comes, every ``notification`` is left unanswered, so deadlines pass
+    and the peer escalates: the incidents escalate only a situation still live at its
+    deadline (a close quarters situation is often over within its 15 minutes; a vessel in a
+    zone is not), so the first escalation follows the earliest notification whose situation
+    outlasts its deadline, without waiting for a second round of deadlines. From then on
+    every notification, and every escalation, is acknowledged ``think_s`` (clock seconds)
+    after it was written, with an ``ack`` entry whose text starts with ``[demo bot]``, noted
+    in the incident's timeline as user ``demo-bot``. Deterministic: the choices depend only
+    on the peer's log.
     """
 
     def __init__(
@@ -63,11 +64,10 @@ class DemoBot:
         self.think_ms = round(think_s * 1000)
         self.on_sent = on_sent
         self.ignored: list[tuple[str, int]] = []
-        """The peer's notifications left unanswered on purpose (origin, seq)."""
+        """The peer's notifications left unanswered on purpose (log, seq)."""
         self.escalated = False
         """An escalation from the peer has come: nothing more is left unanswered."""
         self.acked: list[tuple[str, int]] = []
-        self._ignored_until_ms = 0
         self._next = 0
         self._pending: list[_Pending] = []
 
@@ -99,11 +99,9 @@ class DemoBot:
 
     def _ignore(self, entry: Entry) -> bool:
         """Leave this notification unanswered? (See the class docstring.)"""
-        if self.escalated or parse_timestamp(entry.created) <= self._ignored_until_ms:
+        if self.escalated:
             return False
-        assert entry.deadline is not None
         self.ignored.append((entry.log, entry.seq))
-        self._ignored_until_ms = parse_timestamp(entry.deadline)
         return True
 
     def _ack(self, item: _Pending) -> Entry:
