@@ -184,6 +184,24 @@ def test_served_node_reads_through_its_api_as_offline(node_dir: Path, tmp_path: 
     assert _parquet(tmp_path / "served") == _parquet(tmp_path / "offline")
 
 
+def test_a_monthly_report_of_a_served_node_has_the_offline_numbers(
+    node_dir: Path, tmp_path: Path
+) -> None:
+    def report(out: Path, *month: str) -> bytes:
+        argv = ["report", "monthly", "--node", str(node_dir), "--no-pdf", "--out", str(out)]
+        result = runner.invoke(app, [*argv, *month])
+        assert result.exit_code == 0, result.output
+        (numbers,) = out.glob("monthly-*.json")
+        return numbers.read_bytes()
+
+    with _served(node_dir):  # (serving creates state.sqlite: the same inputs after it)
+        served = report(tmp_path / "served")
+        named = report(tmp_path / "named", "--month", "2010-09")
+    offline = report(tmp_path / "offline")
+    assert b'"2010-09"' in offline  # the month of the newest position: the sample's
+    assert served == offline and named == offline
+
+
 def _parquet(root: Path) -> dict[str, object]:
     import pyarrow.parquet as pq
 

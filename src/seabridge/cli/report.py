@@ -19,7 +19,7 @@ from seabridge.errors import InputError
 
 if TYPE_CHECKING:
     from seabridge.node.directory import NodeConfig
-    from seabridge.reports.monthly_data import TrackSource
+    from seabridge.reports.monthly_data import Period, TrackSource
 
 __all__ = ["report_app"]
 
@@ -46,23 +46,49 @@ def load_node_dir(node: Path) -> NodeConfig:
 
 
 @contextmanager
-def track_source(node: Path, archive: Path | None) -> Iterator[TrackSource]:
-    """Positions from ``--archive DIR`` or else the node's track store (read-only)."""
-    from seabridge.reports.monthly_data import TrackSource
-    from seabridge.tracks import TrackStore
+def track_source(
+    node: Path, archive: Path | None, month: str | None
+) -> Iterator[tuple[TrackSource, Period]]:
+    """Positions from ``--archive DIR`` or else the node's track store, and the report's month
+    (``month``, or the month of the newest position). The store is opened read-only; while
+    ``seabridge serve`` holds it, the month's positions and the vessels are read through the
+    node's API into a temporary store (:func:`seabridge.cli.tracks.open_store`)."""
+    from seabridge.cli.tracks import open_store, target
+    from seabridge.node.apiclient import Mirror, NodeApi
+    from seabridge.reports.monthly_data import TrackSource, month_period, newest_position_ms
 
     if archive is not None:
         source = TrackSource.from_archive(archive)
         try:
-            yield source
+            yield (
+                source,
+                month_period(month, containing_ms=None if month else newest_position_ms(source)),
+            )
         finally:
             source.con.close()
         return
-    path = node / "tracks.duckdb"
-    if not path.exists():
-        raise InputError(f"{path}: no track store; ingest data into the node or give --archive DIR")
-    with TrackStore.open(path, read_only=True) as store:
-        yield TrackSource.from_store(store)
+    path, found = target(None, node)
+    if found is None:
+        if not path.exists():
+            raise InputError(
+                f"{path}: no track store; ingest data into the node or give --archive DIR"
+            )
+        with open_store(None, node, Mirror()) as store:
+            source = TrackSource.from_store(store)
+            yield (
+                source,
+                month_period(month, containing_ms=None if month else newest_position_ms(source)),
+            )
+        return
+    newest: int | None = None
+    if month is None:  # the newest position is the newest last_seen of the served vessels
+        with NodeApi(node, found) as api:
+            seen = [t for t in api.vessels().column("last_seen").to_pylist() if t is not None]
+        newest = int(max(seen).timestamp() * 1000) if seen else None
+    period = month_period(month, containing_ms=newest)
+    wanted = Mirror(vessels=True, start_ms=period.start_ms, end_ms=period.end_ms)
+    with open_store(None, node, wanted) as store:
+        yield TrackSource.from_store(store), period
 
 
 @report_app.command("monthly")
@@ -105,7 +131,6 @@ def monthly_command(
     from seabridge.packs import load_pack
     from seabridge.reports import check_lang
     from seabridge.reports.monthly import compute_monthly, write_monthly
-    from seabridge.reports.monthly_data import month_period, newest_position_ms
 
     with user_errors():
         check_lang(lang)
@@ -115,10 +140,7 @@ def monthly_command(
         zones = geo.load_zones(pack, features)
         events_path = node / "events.jsonl"
         state = node / "state.sqlite"
-        with track_source(node, archive) as source:
-            period = month_period(
-                month, containing_ms=None if month else newest_position_ms(source)
-            )
+        with track_source(node, archive, month) as (source, period):
             report = compute_monthly(
                 source,
                 zones,
