@@ -250,6 +250,23 @@ class Engine:
         out, self._out = self._out, []
         return out
 
+    def advance(self, time_ms: int) -> list[Event]:
+        """Data time has reached ``time_ms`` without positions: run the ticks now due.
+
+        For replays that feed only some vessels (the scale-out engine's run-on): ticks fire as
+        if a position of another vessel at ``time_ms`` had arrived. Before any position, a
+        no-op.
+        """
+        self._out = []
+        if self._next_tick is None:
+            return []
+        self._max_ts = time_ms if self._max_ts is None else max(self._max_ts, time_ms)
+        delay = self.settings.tick_delay_ms
+        while self._next_tick + delay <= self._max_ts:
+            self._fire(self._next_tick)
+        out, self._out = self._out, []
+        return out
+
     def finish(self) -> list[Event]:
         """Run the ticks still pending (up to the first tick at or after the newest data).
 
