@@ -10,6 +10,8 @@ from benchmarks import (
     hotline_latency,
     hotline_restart,
     ingest_aishub,
+    node_replay,
+    scaleout,
     sim_throughput,
     zones_containment,
 )
@@ -19,7 +21,9 @@ BENCHMARKS = {
     "close_quarters": close_quarters.main,
     "zones": zones_containment.main,
     "detect": detect_replay.main,
+    "node_replay": node_replay.main,
     "sim": sim_throughput.main,
+    "scaleout": scaleout.main,
     "hotline": hotline_latency.main,
     "hotline_restart": hotline_restart.main,
 }
