@@ -19,6 +19,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from seabridge.cli._app import app, err, out, parse_time_ms, user_errors
+from seabridge.cli.detect_archive import (
+    ENGINE_HELP,
+    SCHEDULER_HELP,
+    WORKERS_HELP,
+    detect_archive,
+)
 from seabridge.cli.rulebook import PACK_HELP, RULEBOOK_HELP, load_pack_rulebook
 from seabridge.cli.tracks import NODE_HELP, open_store, target
 from seabridge.errors import InputError
@@ -31,6 +37,10 @@ if TYPE_CHECKING:  # imported inside the command: detect pulls in numba and scip
 __all__ = ["detect_command", "events_geojson"]
 
 FORMATS = ("jsonl", "geojson", "table")
+ARCHIVE_HELP = (
+    "Read the Parquet archive (seabridge tracks export / ingest --archive) instead of the store; "
+    "a local directory or a URI such as s3://bucket/ais."
+)
 
 
 @app.command("detect")
@@ -46,6 +56,10 @@ def detect_command(
         False, "--stream", help="Print every open/update/closed/retracted event as it happens."
     ),
     out_path: Path | None = typer.Option(None, "--out", help="Write here instead of stdout."),
+    archive: str | None = typer.Option(None, "--archive", metavar="DIR", help=ARCHIVE_HELP),
+    engine_name: str = typer.Option("local", "--engine", help=ENGINE_HELP),
+    scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDR", help=SCHEDULER_HELP),
+    workers: int = typer.Option(2, "--workers", metavar="N", help=WORKERS_HELP),
 ) -> None:
     """Evaluate a rulebook over the positions in the store, in data-time order.
 
@@ -54,6 +68,7 @@ def detect_command(
     rule_id, kind, rulebook (id, version, sha256), level, status, vessels, start, end, lat,
     lon, zone, metrics (names carry units). A summary goes to stderr."""
     from seabridge.detect import Engine, final_events, run_store
+    from seabridge.detect.scaleout import EngineFactory
     from seabridge.node.apiclient import Mirror
 
     start_ms, end_ms = parse_time_ms(start, "--start"), parse_time_ms(end, "--end")
@@ -62,6 +77,19 @@ def detect_command(
             raise InputError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
         if stream and fmt == "geojson":
             raise InputError("--stream writes events as they happen: use jsonl or table")
+        if archive is not None:  # the Parquet archive, locally or on Dask (docs/scaleout.md)
+            if stream or db is not None or node is not None:
+                raise InputError("--archive reads the archive: drop --db, --node and --stream")
+            rulebook, zones, parties = load_pack_rulebook(rulebook_name, pack_name, build=False)
+            factory = EngineFactory.of(rulebook, zones, parties)
+            found, read = detect_archive(
+                archive, factory, start_ms, end_ms,
+                engine=engine_name, scheduler=scheduler, workers=workers,
+            )  # fmt: skip
+            with _output(out_path) as sink:
+                written = _write(found, fmt, False, sink)
+            err.print(f"wrote {written} events; {read:,} positions read", markup=False)
+            return
         target(db, node)  # bad --db/--node fails before the rulebook is loaded
         rulebook, zones, parties = load_pack_rulebook(rulebook_name, pack_name, build=False)
         engine = Engine(rulebook, zones, parties)

@@ -100,6 +100,13 @@ def ingest_command(
         help="De-duplication window in minutes (default: the ingest.dedup_window_min setting).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object only."),
+    archive: Path | None = typer.Option(
+        None,
+        "--archive",
+        metavar="DIR",
+        help="Write to this Parquet archive (day partitions, as `tracks export`) instead of "
+        "the store; days already there are merged and de-duplicated.",
+    ),
 ) -> None:
     """Decode raw AIS (NMEA 0183 or CSV archives) into the track store.
 
@@ -111,10 +118,13 @@ def ingest_command(
     from seabridge.config import Settings
     from seabridge.node.client import UPLOAD_QUARANTINE
     from seabridge.tracks import TrackStore
+    from seabridge.tracks.archive import ArchiveWriter
 
     start_ms = parse_time_ms(start, "--start")
     with user_errors():
-        db, found = target(db, node)
+        if archive is not None and (db is not None or node is not None):
+            raise InputError("--archive writes the archive: drop --db and --node")
+        db, found = (archive, None) if archive is not None else target(db, node)
         if found is not None:
             assert node is not None
             if quarantine is not None or dedup_window_min is not None:
@@ -138,7 +148,11 @@ def ingest_command(
         rejected.ensure_writable()
         with (
             rejected,
-            TrackStore.open(db, dedup_window_min=settings["ingest.dedup_window_min"]) as store,
+            (
+                ArchiveWriter(db)
+                if archive is not None
+                else TrackStore.open(db, dedup_window_min=settings["ingest.dedup_window_min"])
+            ) as store,
             _stop_on_interrupt() as stop,
             _progress(show_progress) as progress,
         ):
@@ -146,6 +160,8 @@ def ingest_command(
                 fmt=fmt, start_ms=start_ms, settings=settings, stop=stop, progress=progress
             )
             summary = ingest(plan, store, rejected, options)
+        if isinstance(store, ArchiveWriter):  # its duplicates are known once days are merged
+            summary.duplicates += store.duplicates
     _report(summary, db, quarantine_path, as_json)
 
 
