@@ -47,6 +47,7 @@ __all__ = [
     "LedgerError",
     "LoginError",
     "MalformedError",
+    "NoCheckpointError",
     "PackError",
     "RateLimitedError",
     "SeabridgeError",
@@ -153,6 +154,10 @@ class EquivocationError(LedgerError):
 
 class UnknownPeerError(LedgerError):
     """An origin, key or peer that this node has not been configured with."""
+
+
+class NoCheckpointError(UnknownPeerError):
+    """A known log of which no checkpoint is stored yet (nothing of it to pull)."""
 
 
 class DeliveryError(LedgerError):

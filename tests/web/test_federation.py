@@ -149,6 +149,17 @@ def test_unknown_origin_is_404(pair: Pair, client: TestClient) -> None:
     assert answer.json()["error"] == "unknown"
 
 
+def test_a_known_log_with_no_checkpoint_yet_is_404_no_checkpoint(client: TestClient) -> None:
+    # Nothing was pushed: the receiver knows jcg's log but stores no checkpoint of it.
+    answer = client.get("/v1/logs/jcg/hotline/ccg/checkpoint")
+    assert answer.status_code == 404
+    assert answer.json() == {
+        "error": "no_checkpoint",
+        "detail": "no checkpoint of jcg/hotline/ccg is stored yet",
+    }
+    assert client.get("/v1/logs/xcg/hotline/ccg/checkpoint").json()["error"] == "unknown"
+
+
 @pytest.mark.parametrize("target", ["entry-sig", "checkpoint-sig"])
 def test_a_signature_that_does_not_verify_is_403(
     pair: Pair, client: TestClient, target: str

@@ -46,6 +46,7 @@ from seabridge.errors import (
     EquivocationError,
     LedgerError,
     MalformedError,
+    NoCheckpointError,
     SignatureError,
     UnknownPeerError,
     VerificationError,
@@ -565,7 +566,7 @@ class Ledger:
             log_rows.require_known(conn, origin)
             latest = log_rows.latest_checkpoint(conn, origin)
             if latest is None:
-                raise UnknownPeerError(f"no checkpoint of {origin} is stored yet")
+                raise NoCheckpointError(f"no checkpoint of {origin} is stored yet")
             return log_rows.cosigned_note(conn, origin, latest[0])
 
     def entries(self, origin: str, start: int, end: int) -> list[tuple[bytes, bytes]]:

@@ -544,14 +544,20 @@ class _NoCheckpointError(LedgerError):
 
 
 def _no_checkpoint(response: httpx.Response) -> bool:
-    """A 404 saying "no checkpoint of ORIGIN is stored yet" (``Ledger.checkpoint``), as
-    opposed to "origin ... is not a log of this record" (the peer lacks our keys: loud)."""
+    """A 404 of kind ``no_checkpoint`` (:class:`~seabridge.errors.NoCheckpointError`: a known
+    log, none signed yet), as opposed to ``unknown`` (the origin is not a log of the peer's
+    record: it lacks our keys, loud). A peer of an earlier release answers ``unknown`` with
+    the detail "no checkpoint of ORIGIN is stored yet"; that text counts too."""
     try:
         data = response.json()
     except ValueError:
         return False
-    detail = data.get("detail") if isinstance(data, dict) else None
-    return isinstance(detail, str) and detail.startswith("no checkpoint of ")
+    if not isinstance(data, dict):
+        return False
+    detail = data.get("detail")
+    return data.get("error") == "no_checkpoint" or (
+        isinstance(detail, str) and detail.startswith("no checkpoint of ")
+    )
 
 
 def _kind(alarm: str) -> str:

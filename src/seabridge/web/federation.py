@@ -16,6 +16,7 @@ ledger error                 status  meaning for the sender
 MalformedError               400     the body or a parameter does not parse: a bug, alarm
 SignatureError               403     a signature does not verify (entry or checkpoint)
 other VerificationError      422     a root, ``prev_root``, proof or ``msg_id`` is wrong
+NoCheckpointError            404     ``no_checkpoint``: a known log, none signed yet
 UnknownPeerError             404     the origin is not a log of this record
 ConflictError                409     ``{"size": S}``: resend from S
 EquivocationError            409     ``{"reason": ...}``: conflicting signed artefacts, kept
@@ -43,6 +44,7 @@ from seabridge.errors import (
     EquivocationError,
     LedgerError,
     MalformedError,
+    NoCheckpointError,
     SignatureError,
     UnknownPeerError,
     VerificationError,
@@ -74,6 +76,8 @@ def ledger_error_response(exc: LedgerError) -> JSONResponse:
         return _error(409, "conflict", str(exc), size=exc.size)
     if isinstance(exc, EquivocationError):
         return _error(409, "equivocation", str(exc), reason=str(exc))
+    if isinstance(exc, NoCheckpointError):  # before its base class UnknownPeerError
+        return _error(404, "no_checkpoint", str(exc))
     if isinstance(exc, UnknownPeerError):
         return _error(404, "unknown", str(exc))
     if isinstance(exc, MalformedError):
