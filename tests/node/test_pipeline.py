@@ -6,6 +6,7 @@ sleeps. A jcg node with its ccg peer configured, so incidents sign notifications
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from node_builders import fixed_clock, make_pair
+from node_builders import fixed_clock, make_node, make_pair
 
 from seabridge.clock import ManualClock
 from seabridge.hotline.entries import Entry
@@ -49,6 +50,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     clock = fixed_clock()
     jcg, _ = make_pair(tmp_path_factory.mktemp("pipeline"), clock)
     node = Node.open(jcg.dir.root, clock, sources=[SIM])
+    ticks = itertools.count()
+    node.hub.monotonic = lambda: float(next(ticks))  # a wall second passes per call
     sub = node.hub.subscribe({"positions", "events", "incidents", "hotline"}, maxsize=100_000)
     changes, lines = _run(node, clock, 6)
     yield Run(node, clock, sub.drain(), changes, lines)
@@ -99,6 +102,64 @@ def test_hub_messages_are_in_order(run: Run) -> None:
             assert data["detail"]["event"] in seen_events  # the event came first
     hotline = [m["data"] for m in run.messages if m["topic"] == "hotline"]
     assert any(h["kind"] == "notification" and h["direction"] == "out" for h in hotline)  # type: ignore[index]
+
+
+def test_live_positions_carry_the_vessels_static_properties(run: Run) -> None:
+    live: dict[int, dict[str, object]] = {}
+    for message in run.messages:
+        if message["topic"] == "positions":
+            live.update((row["mmsi"], row) for row in message["data"]["positions"])  # type: ignore[index]
+    stored = {row["mmsi"]: row for row in run.node.tracks.latest()}  # as /api/vessels
+    assert set(live) == set(stored)
+    named = 0
+    for mmsi, row in stored.items():
+        assert (live[mmsi]["party"], live[mmsi]["flag"]) == (row["party"], row["flag"])
+        if live[mmsi]["name"] is not None:  # else its static came after its last position
+            named += 1
+            assert (live[mmsi]["name"], live[mmsi]["ship_type"]) == (row["name"], row["ship_type"])
+    assert named >= 0.8 * sum(row["name"] is not None for row in stored.values())
+    assert (live[413999101]["name"], live[413999101]["party"]) == ("HAIAN PATROL 101", "ccg")
+    assert {row["party"] for row in stored.values()} >= {"jcg", "ccg"}
+
+
+def test_the_statics_cache_is_seeded_from_the_store_on_restart(tmp_path: Path) -> None:
+    clock = fixed_clock()
+    jcg, _ = make_pair(tmp_path, clock)
+    node = Node.open(jcg.dir.root, clock, sources=[SIM])
+    _run(node, clock, 2)
+    node.close()
+    again = Node.open(jcg.dir.root, clock, sources=[])
+    try:
+        vessels = [v for v in again.tracks.vessels() if v["name"] is not None]
+        assert vessels
+        assert again.pipeline.statics.of(vessels[0]["mmsi"])["name"] is None  # not started
+        again.step()
+        for vessel in vessels:
+            known = again.pipeline.statics.of(vessel["mmsi"])
+            assert known == {k: vessel[k] for k in ("name", "ship_type", "flag", "party")}
+    finally:
+        again.close()
+
+
+def test_hotline_entries_on_a_channel_without_a_peer_reach_the_hub(tmp_path: Path) -> None:
+    clock = fixed_clock()
+    alone = make_node(tmp_path, "jcg", clock)  # ccg is a party of the pack, not a peer yet
+    node = Node.open(alone.dir.root, clock, sources=[])
+    try:
+        assert node.ledger.peers == {} and "ccg" in node.ledger.channels
+        sub = node.hub.subscribe({"hotline"})
+        node.step()
+        body = {"text": "hello", "text_en": "hello", "marker": "INFORMATION"}
+        node.ledger.send("ccg", "notification", body, msg_id="n.1")  # e.g. signed by incidents
+        node.pipeline.scan_hotline()
+        node.send(lambda ledger: ledger.send("ccg", "notification", body, msg_id="n.2"))
+        node.pipeline.scan_hotline()  # nothing new: each entry is published once
+        got = [(m["data"]["msg_id"], m["data"]["direction"]) for m in sub.drain()]
+        assert got == [("n.1", "out"), ("n.2", "out")]
+        text = node.metrics.prometheus_text()
+        assert 'seabridge_hotline_queue_depth{peer="ccg"} 2' in text
+    finally:
+        node.close()
 
 
 def test_metrics_text_parses(run: Run) -> None:

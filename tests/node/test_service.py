@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from node_builders import fixed_clock, make_node, make_pair
 
-from seabridge.clock import ManualClock
 from seabridge.detect.model import Event, RulebookRef
 from seabridge.errors import ConfigError
 from seabridge.node import load_node
@@ -38,20 +37,34 @@ def _event(n: int, kind: str = "zone_entry", level: int = 1, status: str = "open
     )
 
 
+class Wall:
+    """A monotonic wall clock the test moves (seconds)."""
+
+    def __init__(self) -> None:
+        self.now_s = 100.0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
 def test_hub_drops_the_oldest_for_a_slow_consumer_and_throttles_positions() -> None:
-    clock = ManualClock(0)
-    hub = Hub(clock)
+    wall = Wall()
+    hub = Hub(interval_s=1.0, monotonic=wall)
     slow = hub.subscribe({"events"}, maxsize=2)
     for n in range(5):
         hub.publish("events", {"n": n})
     assert [m["data"]["n"] for m in slow.drain()] == [3, 4] and slow.dropped == 3
     positions = hub.subscribe({"positions"})
-    hub.offer_positions([{"mmsi": 1, "ts_ms": 10}])
+    hub.offer_positions([{"mmsi": 1, "ts_ms": 10}])  # the first goes at once
     hub.offer_positions([{"mmsi": 1, "ts_ms": 20}, {"mmsi": 2, "ts_ms": 5}])
-    clock.advance(1)
-    hub.offer_positions([{"mmsi": 1, "ts_ms": 15}])
+    wall.now_s += 0.999  # however far data time ran meanwhile
+    hub.offer_positions([{"mmsi": 1, "ts_ms": 15}])  # older than the pending one: ignored
+    assert [m["data"]["positions"] for m in positions.drain()] == [[{"mmsi": 1, "ts_ms": 10}]]
+    wall.now_s += 0.001
+    assert hub.flush_positions()
     sent = [m["data"]["positions"] for m in positions.drain()]
-    assert sent == [[{"mmsi": 1, "ts_ms": 10}], [{"mmsi": 1, "ts_ms": 20}, {"mmsi": 2, "ts_ms": 5}]]
+    assert sent == [[{"mmsi": 1, "ts_ms": 20}, {"mmsi": 2, "ts_ms": 5}]]
+    assert not hub.flush_positions(force=True)  # nothing pending
     with pytest.raises(ValueError, match="unknown topic"):
         hub.subscribe({"nope"})
     slow.close()
@@ -59,7 +72,7 @@ def test_hub_drops_the_oldest_for_a_slow_consumer_and_throttles_positions() -> N
 
 
 def test_hub_subscription_is_an_async_iterator_fed_from_threads() -> None:
-    hub = Hub(ManualClock(0))
+    hub = Hub()
 
     async def main() -> list[int]:
         sub = hub.subscribe({"incidents"})

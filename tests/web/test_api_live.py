@@ -5,6 +5,7 @@ GET /metrics, over a node without sources (the tests publish to its hub)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,3 +138,28 @@ def test_metrics_are_prometheus_text_for_admins(api: ApiNode) -> None:
     scraper = api.client()
     scraper.bearer = api.node.users.create_token("admin", "prometheus").token
     assert scraper.get("/metrics").status_code == 200
+
+
+def test_live_positions_have_the_properties_of_api_vessels(tmp_path: Path) -> None:
+    fed = open_api_node(tmp_path, steps=3)
+    wall = [0.0]
+    fed.node.hub.monotonic = lambda: wall[0]  # the step's positions wait for the flush below
+    try:
+        viewer = _client(fed)
+        with viewer.websocket_connect("/api/ws", headers={"Origin": ORIGIN}) as ws:
+            fed.clock.advance(1)
+            fed.node.step()  # (its events may overflow the queue: the positions come after)
+            wall[0] = 1e12
+            assert fed.node.hub.flush_positions()
+            message = ws.receive_json()
+            while message["topic"] != "positions":
+                message = ws.receive_json()
+        vessels = viewer.get("/api/vessels").json()["features"]
+    finally:
+        fed.close()
+    stored = {f["properties"]["mmsi"]: f for f in vessels}
+    live = message["data"]["features"]
+    assert len(live) > 10
+    for feature in live:
+        assert feature == stored[feature["properties"]["mmsi"]]
+    assert any(f["properties"]["name"] and f["properties"]["party"] for f in live)

@@ -1,7 +1,7 @@
 """In-process publish/subscribe for a running node: what the console's websocket streams.
 
-Topics: ``positions`` (throttled: at most one message per ``interval_ms`` of the node's clock,
-holding the latest position of each vessel that reported since the last one), ``events``,
+Topics: ``positions`` (throttled: at most one message per ``interval_s`` of wall time, holding
+the latest position of each vessel that reported since the last one), ``events``,
 ``incidents`` and ``hotline``. :meth:`Hub.publish` is safe from any thread and never blocks:
 each :class:`Subscription` holds a bounded queue, and a slow consumer loses its oldest
 messages (counted in :attr:`Subscription.dropped`), never the pipeline's time. A subscription
@@ -9,7 +9,13 @@ is an async iterator (the websocket route) and can be drained synchronously (tes
 
 Every message is ``{"topic": str, "seq": int, "data": dict}``; ``seq`` rises by one per
 published message across all topics, so a consumer sees gaps when it dropped messages.
-This module knows nothing about the web layer.
+When a ``describe`` function is set (the pipeline sets its
+:meth:`~seabridge.node.vesselinfo.VesselStatics.of`), each position row gains the vessel's
+static properties when it is published, so a message says what is known at that moment.
+
+The throttle reads a monotonic wall clock, not the node's :class:`~seabridge.clock.Clock`: a
+replay clock runs at 60x or more, and the console must not redraw 60 times a second because
+data time runs fast. Tests inject ``monotonic``. This module knows nothing about the web layer.
 """
 
 from __future__ import annotations
@@ -17,11 +23,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
-
-from seabridge.clock import Clock
 
 __all__ = ["TOPICS", "Hub", "Subscription"]
 
@@ -111,18 +116,26 @@ class Hub:
     """Fan-out of node messages to subscriptions; see the module docstring.
 
     Args:
-        clock: Paces the ``positions`` topic.
-        interval_ms: The shortest time between two ``positions`` messages.
+        interval_s: The shortest wall time between two ``positions`` messages.
+        monotonic: Seconds of a monotonic wall clock (tests drive a counter).
+        describe: MMSI -> properties added to its position rows when they are published.
     """
 
-    def __init__(self, clock: Clock, *, interval_ms: int = 1000) -> None:
-        self.clock = clock
-        self.interval_ms = interval_ms
+    def __init__(
+        self,
+        *,
+        interval_s: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        describe: Callable[[int], Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.interval_s = interval_s
+        self.monotonic = monotonic
+        self.describe = describe
         self._subs: list[Subscription] = []
         self._lock = threading.Lock()
         self._seq = 0
         self._latest: dict[int, dict[str, Any]] = {}
-        self._last_positions_ms: int | None = None
+        self._last_positions_s: float | None = None
 
     def subscribe(self, topics: Iterable[str], *, maxsize: int = _DEFAULT_QUEUE) -> Subscription:
         """A new subscription to ``topics``.
@@ -171,14 +184,17 @@ class Hub:
 
     def flush_positions(self, *, force: bool = False) -> bool:
         """Publish the pending positions if the interval passed (or ``force``); True if sent."""
-        now_ms = self.clock.now_ms()
+        now_s = self.monotonic()
         with self._lock:
-            last = self._last_positions_ms
-            due = force or last is None or now_ms - last >= self.interval_ms
+            last = self._last_positions_s
+            due = force or last is None or now_s - last >= self.interval_s
             if not self._latest or not due:
                 return False
             rows = [self._latest[mmsi] for mmsi in sorted(self._latest)]
             self._latest = {}
-            self._last_positions_ms = now_ms
+            self._last_positions_s = now_s
+        describe = self.describe
+        if describe is not None:
+            rows = [{**row, **describe(row["mmsi"])} for row in rows]
         self.publish("positions", {"positions": rows})
         return True

@@ -9,7 +9,14 @@ batch, so a restart neither loses nor re-reads a stored batch), feeds the batch 
 and then reacts (:meth:`Pipeline.react`): events go to the :class:`EventLog`, the hub
 (``events``) and the metrics; detection events (not feed-health ones, which are about our
 own receivers) go to the incidents, whose changes go to the hub (``incidents``); the
-entries the incidents signed, and those the peers sent, go to the hub (``hotline``).
+entries the incidents signed, and those the peers sent, go to the hub (``hotline``): every
+channel of the ledger is scanned (our log to each pack party, configured as a peer or not,
+and each peer's mirror), so a message on a channel without a peer yet reaches the console.
+
+Each vessel's newest position of a batch goes to the hub (``positions``), which adds the
+vessel's static properties when it publishes (the pipeline's
+:class:`~seabridge.node.vesselinfo.VesselStatics`, a cache seeded from the store and updated
+by the static reports ingested), so each row has what an ``/api/vessels`` row has.
 
 On start the engine is rebuilt from the last ``node.rebuild_window_min`` of stored tracks;
 what it emits then was emitted before the restart and is dropped. The pipeline is driven
@@ -47,6 +54,7 @@ from seabridge.node.incidents import IncidentsService
 from seabridge.node.metrics import Metrics
 from seabridge.node.sources import Source
 from seabridge.node.trackview import position_rows
+from seabridge.node.vesselinfo import VesselStatics
 from seabridge.tracks import TrackStore
 
 __all__ = ["CURSORS_FILE", "Pipeline", "StepResult"]
@@ -111,16 +119,19 @@ class Pipeline:
         self._sent_ms: dict[str, dict[int, int]] = {}
         self._messages = 0
         self._rejected: dict[str, int] = {}
+        self.statics = VesselStatics(parts.engine.parties)
+        """Name, ship type, flag and party per MMSI, added to the hub's positions."""
+        parts.hub.describe = self.statics.of
 
     # --- life cycle ----------------------------------------------------------------------
 
     def start(self) -> None:
         """Rebuild the engine from stored tracks, note the hotline's sizes, start sources."""
         self.rebuild()
+        self.statics.update(self.parts.store.vessels())
         ledger = self.parts.ledger
-        for peer in sorted(ledger.peers):
-            for origin in (ledger.own_origin(peer), ledger.mirror_origin(peer)):
-                self._seen_sizes[origin] = ledger.size(origin)
+        for _, origin, _ in _origins(ledger):
+            self._seen_sizes[origin] = ledger.size(origin)
         now_ms = self.parts.clock.now_ms()
         for source in self.sources:
             source.start()
@@ -191,6 +202,7 @@ class Pipeline:
         engine = self.parts.engine
         if statics.num_rows:
             engine.feed_statics(statics)
+            self.statics.update(statics)
         if positions.num_rows:
             result.events.extend(engine.feed_positions(_dedupe(positions)))
             self.parts.hub.offer_positions(position_rows(_newest(positions)))
@@ -286,21 +298,25 @@ class Pipeline:
         self.scan_hotline()
 
     def scan_hotline(self) -> None:
-        """Publish entries appended to our logs and the peers' mirrors since the last scan;
-        update the queue-depth gauges."""
+        """Publish entries appended since the last scan to every channel's own log (configured
+        peer or not) and every peer's mirror; update the queue-depth gauges."""
         ledger, now_ms = self.parts.ledger, self.parts.clock.now_ms()
-        for peer in sorted(ledger.peers):
-            own = ledger.own_origin(peer)
-            for origin in (own, ledger.mirror_origin(peer)):
-                start, size = self._seen_sizes.get(origin, 0), ledger.size(origin)
-                for data, _ in ledger.entries(origin, start, size) if size > start else []:
+        for peer, origin, outbound in _origins(ledger):
+            start, size = self._seen_sizes.get(origin, 0), ledger.size(origin)
+            while start < size:  # entries() returns at most MAX_PULL at a time
+                batch = ledger.entries(origin, start, size)
+                for data, _ in batch:
                     entry = Entry.from_bytes(data)
-                    if origin == own:
+                    if outbound:
                         self._sent_ms.setdefault(peer, {})[entry.seq] = now_ms
-                    self.parts.hub.publish("hotline", _entry_json(peer, origin == own, entry))
-                self._seen_sizes[origin] = size
-            depth = ledger.size(own) - ledger.delivery_state(peer).acked_size
-            self.parts.metrics.set("seabridge_hotline_queue_depth", max(0, depth), peer=peer)
+                    self.parts.hub.publish("hotline", _entry_json(peer, outbound, entry))
+                start += len(batch)
+                self._seen_sizes[origin] = start
+                if not batch:
+                    break
+            if outbound:
+                depth = size - ledger.delivery_state(peer).acked_size
+                self.parts.metrics.set("seabridge_hotline_queue_depth", max(0, depth), peer=peer)
 
     def on_receipt(self, peer: str, size: int) -> None:
         """The delivery loop stored ``peer``'s receipt for our first ``size`` entries."""
@@ -310,6 +326,17 @@ class Pipeline:
             latency_s = max(0, now_ms - sent.pop(seq)) / 1000
             self.parts.metrics.observe("seabridge_hotline_receipt_latency_seconds", latency_s)
         self.parts.hub.publish("hotline", {"type": "receipt", "peer": peer, "size": size})
+
+
+def _origins(ledger: Ledger) -> list[tuple[str, str, bool]]:
+    """(peer, origin, outbound) of every log the ledger holds: our log on each channel (a pack
+    party without a configured peer too) and, for a configured peer, its mirror."""
+    origins = []
+    for peer in ledger.channels:
+        origins.append((peer, ledger.own_origin(peer), True))
+        if peer in ledger.peers:
+            origins.append((peer, ledger.mirror_origin(peer), False))
+    return origins
 
 
 def _entry_json(peer: str, outbound: bool, entry: Entry) -> dict[str, Any]:

@@ -91,7 +91,7 @@ class Node:
         self.events = EventLog(
             config.dir.root / "events.jsonl", recent=int(settings["node.events_recent"])
         )
-        self.hub = Hub(clock)
+        self.hub = Hub()
         self.metrics = Metrics()
         self.incidents: IncidentsService | None = _incidents(config, ledger, clock, self.tracks)
         self.engine = Engine(self.rulebook, self.zones, self.parties, settings=settings)
@@ -230,15 +230,7 @@ class Node:
         publish the entry to the hub's ``hotline`` topic and wake the delivery loop."""
         with self._work:
             entry = action(self.ledger)
-            self.pipeline.scan_hotline()  # publishes entries of configured channels
-            peer = entry.log.split("/")[-1]
-            if peer not in self.ledger.peers:
-                self.hub.publish(
-                    "hotline",
-                    {"type": "entry", "peer": peer, "direction": "out", "origin": entry.log,
-                     "seq": entry.seq, "kind": entry.kind, "msg_id": entry.msg_id,
-                     "created": entry.created, "body": dict(entry.body)},
-                )  # fmt: skip
+            self.pipeline.scan_hotline()  # publishes it (every channel, configured or not)
         if self.delivery is not None:
             self.delivery.notify()
         return entry
