@@ -13,9 +13,16 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from tracks_fixtures import T0_MS, assert_tables_equal, columns, positions_table, sort_like_store
+from tracks_fixtures import (
+    T0_MS,
+    assert_tables_equal,
+    columns,
+    positions_table,
+    sort_like_store,
+    statics_table,
+)
 
-from seabridge.ais.records import POSITION_SCHEMA
+from seabridge.ais.records import POSITION_SCHEMA, STATIC_SCHEMA
 from seabridge.errors import InputError
 from seabridge.tracks import OUTPUT_COLUMNS, TrackStore, iso_times, write_table
 from seabridge.tracks.geojson import split_at_antimeridian
@@ -87,6 +94,31 @@ def test_export_parquet_refuses_non_empty_dir_unless_overwrite(tmp_path: Path) -
     assert not (out / "day=1999-01-01").exists()
     assert (out / "README").read_text() == "keep me"
     assert [p.parent.name for p in result.files] == ["day=2024-05-01"]
+
+
+def test_export_parquet_keeps_the_static_reports_before_its_end(tmp_path: Path) -> None:
+    reports = [
+        {"mmsi": 431999101, "ts": T0_MS + 60_000, "msg_type": 5, "name": "HATERUMA",
+         "ship_type": 55, "source": "a"},
+        {"mmsi": 413999101, "ts": T0_MS - DAY_MS, "msg_type": 5, "name": "HAIXUN", "source": "a"},
+        {"mmsi": 412000001, "ts": T0_MS + 2 * DAY_MS, "msg_type": 24, "callsign": "BXYZ",
+         "source": "a"},
+    ]  # fmt: skip
+    with _store_with(tmp_path, positions_table(200, seed=34, span_s=86_400)) as store:
+        store.append_statics(statics_table(reports))
+        store.export_parquet(tmp_path / "all")
+        store.export_parquet(tmp_path / "day1", None, T0_MS + DAY_MS)
+        store.export_parquet(tmp_path / "day1", None, T0_MS + 30_000, overwrite=True)
+    every = pq.read_table(tmp_path / "all" / "_statics.parquet")
+    assert every.schema == STATIC_SCHEMA
+    assert every.column("name").to_pylist() == ["HAIXUN", "HATERUMA", None]  # by (ts, mmsi)
+    # Until the end: older days' reports count (a ship's type was sent before the window).
+    # An --overwrite export replaces the file.
+    assert pq.read_table(tmp_path / "day1" / "_statics.parquet").column("name").to_pylist() == [
+        "HAIXUN"
+    ]
+    dataset = ds.dataset(tmp_path / "all", format="parquet", partitioning="hive")
+    assert dataset.to_table().num_rows == 200  # readers of the positions skip _statics
 
 
 def test_export_of_an_empty_store_writes_nothing(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from seabridge.ais.records import POSITION_SCHEMA
 from seabridge.ais.sample import sample_lines
 from seabridge.node.client import UPLOAD_QUARANTINE
 from seabridge.tracks.schema import VESSEL_SCHEMA
+from seabridge.units import ms_to_iso
 from seabridge.web.api_bulk import ARROW_STREAM
 
 BBOX = "123.0,25.0,124.5,26.5"
@@ -88,6 +89,18 @@ def test_registry_is_the_vessels_table(api: ApiNode) -> None:
     assert response.status_code == 200 and response.headers["content-type"] == ARROW_STREAM
     table = _arrow(response.content)
     assert table.schema == VESSEL_SCHEMA and table.equals(api.node.store.vessels())
+
+
+def test_statics_stream_is_the_store_s_static_reports(api: ApiNode) -> None:
+    viewer = api.login("viewer")
+    every = _arrow(viewer.get("/api/tracks/statics").content)
+    assert every.num_rows > 0 and every.equals(api.node.store.statics())
+    cut = every.column("ts")[every.num_rows // 2].value  # ms since the epoch (TS_TYPE)
+    response = viewer.get("/api/tracks/statics", params={"end": ms_to_iso(cut)})
+    before = _arrow(response.content)
+    assert int(response.headers["X-Seabridge-Rows"]) == before.num_rows
+    assert before.equals(api.node.store.statics(cut)) and before.num_rows < every.num_rows
+    assert viewer.get("/api/tracks/statics", params={"end": "soon"}).status_code == 400
 
 
 def test_ingest_needs_admin_and_stores_the_upload(api: ApiNode, tmp_path: Path) -> None:

@@ -175,7 +175,7 @@ def export_command(
             raise InputError(
                 f"--format {fmt}: the archive is parquet; use `tracks query` for {fmt}"
             )
-        with open_store(db, node, Mirror(start_ms=start_ms, end_ms=end_ms)) as store:
+        with open_store(db, node, Mirror(statics=True, start_ms=start_ms, end_ms=end_ms)) as store:
             result = store.export_parquet(out_dir, start_ms, end_ms, overwrite=overwrite)
     out.print(f"wrote {result.rows:,} positions in {len(result.files)} day files under {out_dir}")
 

@@ -190,6 +190,12 @@ class NodeApi:
             params["mmsi"] = str(mmsi)
         return self._arrow("/api/tracks/positions", params, "positions", progress)
 
+    def statics(self, end_ms: int | None = None, progress: Progress | None = None) -> pa.Table:
+        """The node's static reports before ``end_ms`` (all without it), ``STATIC_SCHEMA``."""
+        params = {} if end_ms is None else {"end": ms_to_iso(end_ms)}
+        batches = list(self._arrow("/api/tracks/statics", params, "static reports", progress))
+        return pa.Table.from_batches(batches, schema=STATIC_SCHEMA)
+
     def vessels(self, progress: Progress | None = None) -> pa.Table:
         """The node's vessels table (``seabridge vessels``): one row per vessel."""
         batches = list(self._arrow("/api/vessels/registry", {}, "vessels", progress))
@@ -255,10 +261,12 @@ def vessels_as_statics(vessels: pa.Table) -> pa.Table:
 
 @dataclass(frozen=True, slots=True)
 class Mirror:
-    """What a command needs of the served store: positions (filtered) and/or the vessels."""
+    """What a command needs of the served store: positions (filtered) and/or the vessels, or
+    the static reports themselves (before ``end_ms``; ``tracks export`` archives them)."""
 
     positions: bool = True
     vessels: bool = False
+    statics: bool = False
     bbox: BBox | None = None
     start_ms: int | None = None
     end_ms: int | None = None
@@ -273,7 +281,9 @@ def mirror_store(
     store = TrackStore.open(path)
     try:
         rows = 0
-        if mirror.vessels:
+        if mirror.statics:
+            store.copy_rows("statics", api.statics(mirror.end_ms, progress))
+        elif mirror.vessels:
             store.copy_rows("statics", vessels_as_statics(api.vessels(progress)))
         if mirror.positions:
             for batch in api.positions(

@@ -35,13 +35,13 @@ import pyarrow.parquet as pq
 from seabridge.ais.records import POSITION_SCHEMA, STATIC_SCHEMA, TS_TYPE
 from seabridge.errors import InputError
 from seabridge.tracks.dedup import POSITION_KEY, STATIC_KEY
+from seabridge.tracks.export import STATICS_FILE
 from seabridge.tracks.schema import conform
 from seabridge.units import S_PER_DAY, ms_to_datetime
 
 __all__ = ["MS_PER_DAY", "STATICS_FILE", "Archive", "ArchiveWriter", "day_dir"]
 
 MS_PER_DAY = S_PER_DAY * 1000
-STATICS_FILE = "_statics.parquet"
 _DAY = re.compile(r"^day=(\d{4}-\d{2}-\d{2})$")
 _ROW_GROUP_ROWS = 65_536  # as tracks.export: prunes well by mmsi, compresses well
 _FLUSH_ROWS = 2_000_000

@@ -20,7 +20,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import Final, Literal, TextIO
 
 import duckdb
 import pyarrow as pa
@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from seabridge.ais.records import POSITION_SCHEMA, TS_TYPE
 from seabridge.errors import InputError
 from seabridge.tracks.geojson import feature_collection
-from seabridge.tracks.queries import position_span, select_positions
+from seabridge.tracks.queries import position_span, select_positions, select_statics
 from seabridge.tracks.schema import OUTPUT_COLUMNS
 from seabridge.units import S_PER_DAY, ms_to_datetime
 
@@ -53,6 +53,10 @@ class ParquetExport:
     files: tuple[Path, ...]
 
 
+STATICS_FILE: Final = "_statics.parquet"
+"""The archive's static reports, beside the day partitions (dataset readers skip ``_`` files)."""
+
+
 def _unwritable(path: Path, exc: OSError) -> InputError:
     reason = exc.strerror or str(exc)
     return InputError(f"{path}: cannot write here ({reason}); choose a writable path")
@@ -71,6 +75,7 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
             for partition in out_dir.glob("day=*"):
                 if partition.is_dir():
                     shutil.rmtree(partition)
+            (out_dir / STATICS_FILE).unlink(missing_ok=True)
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _unwritable(out_dir, exc) from exc
@@ -102,7 +107,9 @@ def export_parquet(
     """Write positions in ``[start_ms, end_ms)`` as ``out_dir/day=YYYY-MM-DD/part-0.parquet``.
 
     Each file holds one UTC day sorted by (mmsi, ts), zstd-compressed, with statistics and
-    sorting metadata per row group. Days without positions get no partition.
+    sorting metadata per row group. Days without positions get no partition. The static
+    reports stored before ``end_ms`` (names, ship types, flags: those of earlier days count
+    too) go to ``out_dir/_statics.parquet``, sorted by (ts, mmsi), when there are any.
 
     Raises:
         InputError: ``out_dir`` is a file, is not empty and ``overwrite`` is False, or cannot
@@ -134,6 +141,15 @@ def export_parquet(
             raise _unwritable(target, exc) from exc
         files.append(target)
         rows += table.num_rows
+    statics = select_statics(con, end_ms=end_ms)
+    if statics.num_rows:
+        target = out_dir / STATICS_FILE
+        partial = out_dir / f".{STATICS_FILE}.tmp"
+        try:
+            pq.write_table(statics, partial, compression="zstd", write_statistics=True)
+            partial.replace(target)
+        except OSError as exc:
+            raise _unwritable(target, exc) from exc
     return ParquetExport(rows, tuple(files))
 
 

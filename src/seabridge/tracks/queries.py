@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seabridge.ais.mid import flags_for_mmsis
-from seabridge.ais.records import POSITION_SCHEMA
+from seabridge.ais.records import POSITION_SCHEMA, STATIC_SCHEMA
 from seabridge.errors import InputError
 from seabridge.tracks.schema import VESSEL_SCHEMA, to_schema
 from seabridge.units import ms_to_datetime
@@ -213,6 +213,15 @@ _LATEST_STATIC = ", ".join(
     f"arg_max({name}, ts) FILTER (WHERE {name} IS NOT NULL) AS {name}"
     for name in ("name", "callsign", "imo", "ship_type", "flag")
 )
+
+
+def select_statics(con: duckdb.DuckDBPyConnection, *, end_ms: int | None = None) -> pa.Table:
+    """The static reports stored before ``end_ms`` (every one without it), sorted by
+    (ts, mmsi): what the Parquet archive keeps beside the positions (``_statics.parquet``)."""
+    where = _Where()
+    where.time(None, end_ms)
+    sql = f"SELECT {', '.join(STATIC_SCHEMA.names)} FROM statics{where.sql()} ORDER BY ts, mmsi"
+    return to_schema(con.sql(sql, params=list(where.params)).to_arrow_table(), STATIC_SCHEMA)
 
 
 def select_vessels(con: duckdb.DuckDBPyConnection) -> pa.Table:

@@ -391,6 +391,12 @@ class TrackStore:
         with self._reading() as con:
             return queries.select_latest(con, at_ms=at_ms, bbox=bbox, max_age_ms=max_age_ms)
 
+    def statics(self, end_ms: int | None = None) -> pa.Table:
+        """The static reports before ``end_ms`` (all without it), ``STATIC_SCHEMA``, sorted by
+        (ts, mmsi)."""
+        with self._reading() as con:
+            return queries.select_statics(con, end_ms=end_ms)
+
     def vessels(self) -> pa.Table:
         """One row per vessel (``VESSEL_SCHEMA``): latest non-null static fields, last seen."""
         with self._reading() as con:

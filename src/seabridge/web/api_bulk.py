@@ -8,6 +8,9 @@ come here (:mod:`seabridge.node.apiclient`) with the node's CLI token. Routes::
         -> application/vnd.apache.arrow.stream: the positions in [start, end), inside bbox,
            of mmsi (each optional), POSITION_SCHEMA record batches in storage order;
            X-Seabridge-Rows says how many
+    GET  /api/tracks/statics?end=ISO                                          (viewer)
+        -> Arrow stream of the static reports stored before end (all without it),
+           STATIC_SCHEMA, sorted by (ts, mmsi): what ``tracks export`` archives
     GET  /api/vessels/registry                                                (viewer)
         -> Arrow stream of the vessels table: mmsi, name, callsign, imo, ship_type, flag,
            last_seen (what ``seabridge vessels`` prints)
@@ -107,6 +110,17 @@ def positions(
         arrow_stream(POSITION_SCHEMA, batches),
         media_type=ARROW_STREAM,
         headers={"X-Seabridge-Rows": str(rows)},
+    )
+
+
+@router.get("/tracks/statics", responses=_ARROW_RESPONSE, response_class=StreamingResponse)
+def statics(principal: Viewer, request: Request, end: str | None = None) -> StreamingResponse:
+    """The static reports stored before ``end``, as an Arrow stream."""
+    table = node_of(request).store.statics(parse_time("end", end))
+    return StreamingResponse(
+        arrow_stream(table.schema, iter(table.to_batches(max_chunksize=_BATCH_ROWS))),
+        media_type=ARROW_STREAM,
+        headers={"X-Seabridge-Rows": str(table.num_rows)},
     )
 
 
