@@ -19,6 +19,7 @@ import typer
 
 from seabridge.cli._app import app, out, user_errors
 from seabridge.clock import SystemClock
+from seabridge.errors import InputError
 
 if TYPE_CHECKING:
     from seabridge.node.service import Node
@@ -41,7 +42,15 @@ def serve(
         None,
         "--console-listen",
         metavar="HOST:PORT",
-        help="Serve the console here instead of node.toml's console.listen (plain HTTP).",
+        help="Serve the console here instead of node.toml's console.listen.",
+    ),
+    console_tls: str | None = typer.Option(
+        None,
+        "--console-tls",
+        metavar="self",
+        help="Serve the console over HTTPS with a certificate from the node's own CA for the "
+        "listen host (keys/console.pem, issued on first use; keys/tls-ca.pem verifies it). "
+        "Without it: HTTPS when node.toml's [console] names tls_cert and tls_key, else HTTP.",
     ),
     replay_speed: float | None = typer.Option(
         None, "--speed", min=0.0, help="Replace every simulator source's speed (0: at once)."
@@ -51,6 +60,7 @@ def serve(
     federation listener (mutual TLS) and the console listener, until SIGINT or SIGTERM."""
     from seabridge.node import server_context
     from seabridge.node.client import tracks_path
+    from seabridge.node.consoletls import console_context, self_issued
     from seabridge.node.directory import parse_address
     from seabridge.node.service import Node
     from seabridge.web.server import serve_service
@@ -72,15 +82,23 @@ def serve(
                 else config.console_listen
             )
             server_context(config)  # the TLS files and the peers' pinned CAs, checked up front
+            if console_tls not in (None, "self"):
+                raise InputError(f"--console-tls {console_tls!r}: the only value is 'self'")
+            tls = self_issued(config, console, node.clock) if console_tls else config.console_tls
+            if tls is not None:
+                console_context(tls)  # the console's certificate and key, checked up front
     except BaseException:
         node.close()
         raise
     has_console = importlib.util.find_spec("seabridge.web.app") is not None
-    _announce(node, str(federation), str(console), has_console)
+    where = f"http://{console}"
+    if tls is not None:
+        where = f"https://{console}" + ("" if tls.ca is None else f" (verify with {tls.ca})")
+    _announce(node, str(federation), where, has_console)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     with user_errors():
-        asyncio.run(serve_service(node, federation=federation, console=console))
+        asyncio.run(serve_service(node, federation=federation, console=console, console_tls=tls))
     out.print(f"node {config.party}: stopped")
 
 
@@ -90,7 +108,7 @@ def _announce(node: Node, federation: str, console: str, has_console: bool) -> N
     sources = ", ".join(source.name for source in config.sources) or "none"
     out.print(f"node {config.party}: federation listener on https://{federation} (mutual TLS)")
     if has_console:
-        out.print(f"node {config.party}: console on http://{console}", markup=False)
+        out.print(f"node {config.party}: console on {console}", markup=False)
     else:
         out.print("the console is not available in this installation (no seabridge.web.app)")
     out.print(f"sources: {sources}", markup=False)

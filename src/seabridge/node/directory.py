@@ -8,6 +8,8 @@ Layout (``DESIGN.md``, "The node directory")::
     DIR/keys/<role>-<n>.key     retired keys after rotation, n = 1, 2, ... (never deleted)
     DIR/keys/tls-ca.pem         the node's CA certificate; tls-ca.key its key (0600)
     DIR/keys/tls.pem            node certificate + CA (chain); tls.key its key (0600)
+    DIR/keys/console.pem        the console's certificate from that CA, console.key its key
+                                (0600): seabridge serve --console-tls self (node.consoletls)
     DIR/peers/<party>/ca.pem    a peer's CA certificate (pinned in node.toml)
     DIR/state.sqlite            the ledger (created by the hotline, not here)
     DIR/tracks.duckdb           the track store (created by the track store, not here)
@@ -28,6 +30,10 @@ Layout (``DESIGN.md``, "The node directory")::
 
     [console]                           # the operators' listener, separate
     listen = "127.0.0.1:8080"
+    tls_cert = "keys/console.pem"       # optional: serve it over HTTPS (PEM chain, leaf first)
+    tls_key = "keys/console.key"        # both or neither; relative to DIR or absolute
+    tls_ca = "ca.pem"                   # optional: the PEM clients verify it with (default:
+                                        # keys/tls-ca.pem when the node's CA issued tls_cert)
 
     [[peer]]                            # one per peer party, written by `seabridge peer add`
     party = "ccg"
@@ -65,6 +71,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+
 from seabridge.clock import Clock
 from seabridge.config import Settings, load_settings
 from seabridge.errors import ConfigError, LedgerError, PackError, UnknownPeerError
@@ -79,6 +88,7 @@ __all__ = [
     "NODE_FORMAT",
     "ROLES",
     "Address",
+    "ConsoleTLS",
     "KeyRole",
     "NodeConfig",
     "NodeDir",
@@ -276,6 +286,19 @@ class PeerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleTLS:
+    """The console listener's certificate: ``[console] tls_cert``, ``tls_key`` (and ``tls_ca``)."""
+
+    cert: Path
+    """PEM: the certificate, then its chain."""
+    key: Path
+    """PEM: its private key."""
+    ca: Path | None = None
+    """A PEM clients verify the listener with (``serve.json``'s ``console_ca``); None: the
+    system's trust store (a public CA)."""
+
+
+@dataclass(frozen=True, slots=True)
 class NodeConfig:
     """A validated node directory: this node's identity, listeners, packs and peers."""
 
@@ -292,6 +315,8 @@ class NodeConfig:
     settings: Settings = field(default_factory=Settings, compare=False)
     sources: tuple[SourceConfig, ...] = ()
     """The ``[[source]]`` tables: what ``seabridge serve`` ingests."""
+    console_tls: ConsoleTLS | None = None
+    """HTTPS for the console listener; None: plain HTTP."""
 
     def peer(self, party: str) -> PeerConfig:
         """The peer of ``party``.
@@ -523,6 +548,7 @@ def load_node(directory: Path) -> NodeConfig:
         federation_table.finish()
         console_table = top.table("console")
         console = _address(console_table, "listen")
+        console_tls = _console_tls(console_table, paths)
         console_table.finish()
         peers = tuple(
             _peer(table, paths, party) for table in (top.tables("peer") if top.has("peer") else [])
@@ -554,6 +580,7 @@ def load_node(directory: Path) -> NodeConfig:
         peers=peers,
         settings=load_settings(paths.toml),
         sources=sources,
+        console_tls=console_tls,
     )
 
 
@@ -572,6 +599,53 @@ def _address(table: Fields, key: str) -> Address:
         return parse_address(text)
     except ConfigError as exc:
         raise table.at(key).error(str(exc)) from None
+
+
+def _console_tls(table: Fields, paths: NodeDir) -> ConsoleTLS | None:
+    """``tls_cert`` + ``tls_key`` (both or neither) and the optional ``tls_ca``, each a readable
+    PEM file (relative paths are inside the node directory)."""
+    given = [key for key in ("tls_cert", "tls_key") if table.has(key)]
+    if len(given) == 1:
+        missing = "tls_key" if given == ["tls_cert"] else "tls_cert"
+        raise table.at(missing).error(
+            "missing: give tls_cert and tls_key together (or neither, for plain HTTP); "
+            "seabridge serve --console-tls self issues them from the node's CA"
+        )
+    if not given:
+        if table.has("tls_ca"):
+            raise table.at("tls_ca").error("only with tls_cert and tls_key")
+        return None
+    cert = _pem_file(table, "tls_cert", paths, "CERTIFICATE")
+    key = _pem_file(table, "tls_key", paths, "PRIVATE KEY")
+    ca = _pem_file(table, "tls_ca", paths, "CERTIFICATE") if table.has("tls_ca") else None
+    if ca is None and _issued_by(cert, paths.tls_ca):
+        ca = paths.tls_ca
+    return ConsoleTLS(cert, key, ca)
+
+
+def _pem_file(table: Fields, key: str, paths: NodeDir, label: str) -> Path:
+    text = table.text(key)
+    path = paths.root / text  # an absolute path stays as it is
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise table.at(key).error(f"{path}: cannot read ({exc.strerror})") from None
+    if f"-----BEGIN {label}".encode() not in data and not (
+        label == "PRIVATE KEY" and b" PRIVATE KEY-----" in data
+    ):
+        raise table.at(key).error(f"{path}: not a PEM file with a {label.lower()}")
+    return path
+
+
+def _issued_by(cert_path: Path, ca_path: Path) -> bool:
+    """Whether the first certificate of ``cert_path`` was signed by the CA in ``ca_path``."""
+    try:
+        leaf = x509.load_pem_x509_certificates(cert_path.read_bytes())[0]
+        ca = x509.load_pem_x509_certificate(ca_path.read_bytes())
+        leaf.verify_directly_issued_by(ca)
+    except (OSError, ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _endpoints(table: Fields) -> tuple[str, ...]:

@@ -39,6 +39,7 @@ __all__ = [
     "CERT_VALIDITY_DAYS",
     "client_context",
     "create_tls_files",
+    "issue_server_cert",
     "parse_ca",
     "read_pinned_ca",
     "server_context",
@@ -215,6 +216,53 @@ def create_tls_files(paths: NodeDir, party: str, hosts: Sequence[str], clock: Cl
     _write_new(paths.tls_key, _key_pem(node_private), 0o600)
     _write_new(paths.tls_cert, node.public_bytes(serialization.Encoding.PEM) + ca_pem, 0o644)
     return spki_pin(ca)
+
+
+def issue_server_cert(
+    paths: NodeDir, party: str, hosts: Sequence[str], clock: Clock, days: int
+) -> tuple[bytes, bytes]:
+    """A server-only certificate from the node's CA (``keys/tls-ca.*``) for ``hosts`` (IP
+    SANs for addresses, DNS SANs for names), valid ``days`` from now: (chain PEM, key PEM).
+    The console listener's certificate (:mod:`seabridge.node.consoletls`).
+
+    Raises:
+        ConfigError: the CA certificate or key cannot be read.
+    """
+    try:
+        ca = x509.load_pem_x509_certificate(paths.tls_ca.read_bytes())
+        ca_private = serialization.load_pem_private_key(paths.tls_ca_key.read_bytes(), None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"{paths.tls_ca}, {paths.tls_ca_key}: cannot load the node's CA ({exc})"
+        ) from None
+    if not isinstance(ca_private, ec.EllipticCurvePrivateKey):
+        raise ConfigError(f"{paths.tls_ca_key}: not an ECDSA key")
+    start = dt.datetime.fromtimestamp(clock.now_ms() / 1000, tz=dt.UTC)
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"Seabridge node {party}"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{party} console"),
+        ]
+    )
+    cert = _issue(
+        name,
+        private.public_key(),
+        ca.subject,
+        ca_private,
+        start,
+        days,
+        [
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (_usage(cert_sign=False), True),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+            (_san(hosts), False),
+        ],
+    )
+    chain = cert.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(
+        serialization.Encoding.PEM
+    )
+    return chain, _key_pem(private)
 
 
 def _usage(*, cert_sign: bool) -> x509.KeyUsage:

@@ -2,9 +2,11 @@
 
 :func:`serve_service` serves a whole :class:`~seabridge.node.service.Node` (what ``seabridge
 serve`` runs): the node's tasks (sources -> ingest -> detection -> incidents, delivery), the
-federation listener and the console listener (:func:`seabridge.web.app.create_app`, plain
-HTTP on ``console.listen``). The rest of this docstring is about :func:`serve_node`, the
-hotline-only form the hotline tests and the latency benchmark use.
+federation listener and the console listener (:func:`seabridge.web.app.create_app` on
+``console.listen``: plain HTTP, or HTTPS with TLS 1.2+ and no client certificates when node.toml's
+``[console]`` names ``tls_cert`` and ``tls_key`` or ``seabridge serve --console-tls self`` issued
+one, see :mod:`seabridge.node.consoletls`). The rest of this docstring is about
+:func:`serve_node`, the hotline-only form the hotline tests and the latency benchmark use.
 
 :func:`serve_node` runs both in one event loop: uvicorn on the federation listener with the
 node's mutual-TLS context (a client certificate from a pinned peer CA is required), the
@@ -32,14 +34,22 @@ from seabridge.clock import Clock
 from seabridge.hotline.ledger import Ledger
 from seabridge.node import NodeConfig, server_context
 from seabridge.node.client import remove_serve_file, write_serve_file
-from seabridge.node.directory import Address
+from seabridge.node.consoletls import console_context
+from seabridge.node.directory import Address, ConsoleTLS
 from seabridge.node.runtime import Delivery, DeliveryOptions, open_ledger
 from seabridge.web.federation import federation_app
 
 if TYPE_CHECKING:  # detection (numba) loads only when a whole node is served
     from seabridge.node.service import Node
 
-__all__ = ["FederationServer", "console_server", "federation_server", "serve_node", "serve_service"]
+__all__ = [
+    "FederationServer",
+    "console_server",
+    "federation_server",
+    "listener_url",
+    "serve_node",
+    "serve_service",
+]
 
 log = logging.getLogger(__name__)
 _STOP_TIMEOUT_S = 3  # a delivery step or a request in flight gets this long to finish
@@ -172,14 +182,19 @@ def _log_alarm(peer: str, text: str) -> None:
 
 
 def console_server(
-    node: Node, address: Address, *, log_level: str = "info"
+    node: Node, address: Address, *, tls: ConsoleTLS | None = None, log_level: str = "info"
 ) -> FederationServer | None:
-    """The console listener (plain HTTP; put TLS in front of it when it leaves the host), or
-    None when this installation has no console app (:mod:`seabridge.web.app`)."""
+    """The console listener: HTTPS with ``tls`` (TLS 1.2+, no client certificates), else plain
+    HTTP; None when this installation has no console app (:mod:`seabridge.web.app`).
+
+    Raises:
+        ConfigError: the certificate and key of ``tls`` cannot be loaded.
+    """
     try:
         from seabridge.web.app import create_app
     except ImportError:
         return None
+    context = None if tls is None else console_context(tls)  # a bad file fails before the port
     config = uvicorn.Config(
         create_app(node, node.clock),
         host=address.host,
@@ -189,8 +204,16 @@ def console_server(
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=_STOP_TIMEOUT_S,
+        ssl_context_factory=None if context is None else (lambda _config, _default: context),
     )
     return FederationServer(config)
+
+
+def listener_url(scheme: str, address: Address) -> str:
+    """``scheme://HOST:PORT`` a local client reaches ``address`` at (loopback for a wildcard)."""
+    if address.wildcard:
+        address = Address("::1" if ":" in address.host else "127.0.0.1", address.port)
+    return f"{scheme}://{address}"
 
 
 async def serve_service(
@@ -198,25 +221,35 @@ async def serve_service(
     *,
     federation: Address | None = None,
     console: Address | None = None,
+    console_tls: ConsoleTLS | None = None,
     stop: asyncio.Event | None = None,
     on_ready: Callable[[Node], None] | None = None,
     log_level: str = "info",
 ) -> None:
     """Serve a whole node until ``stop``, SIGINT or SIGTERM: :meth:`Node.start` (sources,
     pipeline, incidents, delivery), the federation listener (mutual TLS) and the console
-    listener; ``DIR/serve.json`` says so while it runs. On stop the listeners close first,
-    then :meth:`Node.stop` flushes ingest, saves the cursors and closes every file."""
+    listener (HTTPS with ``console_tls``, default node.toml's; else HTTP); ``DIR/serve.json``
+    says so while it runs (with ``console_ca``, the PEM that verifies an HTTPS console). On
+    stop the listeners close first, then :meth:`Node.stop` flushes ingest, saves the cursors
+    and closes every file."""
     stop = stop or asyncio.Event()
     config = node.config
     fed_address = federation or config.federation_listen
+    console_address = console or config.console_listen
+    tls = console_tls or config.console_tls
     servers = [federation_server(config, node.ledger, fed_address, log_level=log_level)]
-    panel = console_server(node, console or config.console_listen, log_level=log_level)
+    panel = console_server(node, console_address, tls=tls, log_level=log_level)
     if panel is not None:
         servers.append(panel)
     loop = asyncio.get_running_loop()
     signals = _install_signals(loop, stop)
-    console_url = f"http://{console or config.console_listen}" if panel is not None else None
-    write_serve_file(config.dir.root, console_url, f"https://{fed_address}")
+    console_url = None
+    if panel is not None:
+        console_url = listener_url("http" if tls is None else "https", console_address)
+    console_ca = None if tls is None or tls.ca is None or panel is None else str(tls.ca)
+    write_serve_file(
+        config.dir.root, console_url, listener_url("https", fed_address), console_ca=console_ca
+    )
     try:
         await node.start()
         tasks = [asyncio.create_task(server.serve()) for server in servers]
