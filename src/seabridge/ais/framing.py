@@ -12,21 +12,30 @@ A line may carry, around one or more ``!xxVDM``/``!xxVDO`` sentences:
 
 This module only splits and parses those parts. It never decodes payloads and never
 raises on bad input: it returns None or a :class:`Framed` with ``error`` set.
+:func:`frame_tagged` frames, a whole chunk at once with numpy, the lines of the most common
+tagged form (``\\s:station,c:time*hh\\!xxVDM...*hh``); it says which lines it framed, and
+the others go through :func:`frame_line`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import reduce
 from operator import xor
+from typing import Any
+
+import numpy as np
 
 __all__ = [
     "Framed",
     "Piece",
     "TagBlock",
+    "TaggedLines",
     "frame_line",
+    "frame_tagged",
     "gatehouse_time_ms",
     "parse_leading_time_ms",
     "parse_tag_block",
@@ -199,3 +208,126 @@ def frame_line(line: bytes) -> Framed:
     if position != len(line) or not pieces:
         return Framed(tuple(pieces), leading, "bad_framing")
     return Framed(tuple(pieces), leading)
+
+
+# -- the common tagged form, a chunk at once ---------------------------------------------
+
+_PAD = bytes(16)  # lets every probe of a malformed line index the buffer without a check
+_CR = ord("\r")
+_V, _D, _M, _O = (ord(c) for c in "VDMO")
+# Bytes that shape a line, and the order they take in the tagged form:
+# \ <tag> * <hh> \ ! <sentence> * <hh>
+_SPECIAL = np.zeros(256, dtype=np.uint8)
+_SPECIAL[[ord("\\"), ord("*"), ord("!"), ord("$")]] = (1, 2, 3, 4)
+_TAGGED_SHAPE = np.array([1, 2, 1, 3, 2], dtype=np.uint8)
+_HEX_DIGIT = np.zeros(256, dtype=bool)
+_HEX_DIGIT[list(b"0123456789ABCDEFabcdef")] = True
+_Ints = np.ndarray[Any, np.dtype[np.int64]]
+
+
+@dataclass(frozen=True, slots=True)
+class TaggedLines:
+    """The lines of a chunk that :func:`frame_tagged` framed, in input order.
+
+    ``index`` holds their positions in the chunk; ``text`` (the sentence), ``raw`` (the
+    stripped line), ``time_ms`` and ``station`` are what :func:`frame_line` and
+    :func:`parse_tag_block` give for each of them.
+    """
+
+    index: np.ndarray[Any, np.dtype[np.intp]]
+    text: list[bytes]
+    raw: list[bytes]
+    time_ms: list[int | None]  # never None here: typed as the sentence columns it joins
+    station: list[str | None]
+
+
+def frame_tagged(lines: Sequence[bytes]) -> TaggedLines | None:
+    """Frame, a chunk at once, the lines that are one tag block and one AIS sentence.
+
+    A line qualifies when, after one trailing CR is dropped, it is exactly
+    ``\\<tag>*hh\\!xxVDM...*hh`` (or ``VDO``; no trailer, no ``$``, one ``*`` in the tag
+    block) and :func:`parse_tag_block` gives its tag block a time and no ``g:`` group: the
+    form of the simulator and of many feeds (``\\s:station,c:time*hh\\``, Spire's
+    ``\\c:time,s:station*hh\\``). numpy checks the shape of every line at once; each
+    distinct tag block is parsed once (a feed's lines share a few per second). Whatever
+    else a line holds, its sentence checksum included, is judged as on any other line.
+    Returns None when no line qualifies.
+    """
+    count = len(lines)
+    joined = b"".join(lines)
+    if count == 0 or b"\\" not in joined:
+        return None
+    shaped = _shaped(lines, joined)
+    if shaped is None:
+        return None
+    index, tag_end, text_start, cr = shaped
+    if index.size == count and not cr:
+        parts = joined.split(b"\\")
+        tags, texts, raws = parts[1::2], parts[2::2], list(lines)
+    else:
+        raws = [lines[i] for i in index.tolist()]
+        if cr:
+            raws = [raw.rstrip(b"\r") for raw in raws]
+        ends, starts = tag_end.tolist(), text_start.tolist()
+        tags = [raw[1:end] for raw, end in zip(raws, ends, strict=True)]
+        texts = [raw[start:] for raw, start in zip(raws, starts, strict=True)]
+    times: dict[bytes, int | None] = {}
+    stations: dict[bytes, str | None] = {}
+    for tag in set(tags):
+        parsed = parse_tag_block(tag)
+        if parsed is not None and parsed.group is None:
+            times[tag], stations[tag] = parsed.time_ms, parsed.station
+        else:
+            times[tag] = None
+    time_ms = list(map(times.__getitem__, tags))
+    station = list(map(stations.get, tags))
+    if None in time_ms:  # a bad checksum, a g: group or no time: framed line by line
+        keep = [i for i, value in enumerate(time_ms) if value is not None]
+        if not keep:
+            return None
+        index = index[keep]
+        texts, raws = [texts[i] for i in keep], [raws[i] for i in keep]
+        time_ms, station = [time_ms[i] for i in keep], [station[i] for i in keep]
+    return TaggedLines(index, texts, raws, time_ms, station)
+
+
+def _shaped(
+    lines: Sequence[bytes], joined: bytes
+) -> tuple[np.ndarray[Any, np.dtype[np.intp]], _Ints, _Ints, bool] | None:
+    """The lines of the tagged shape: their indices, where each tag block ends and each
+    sentence starts (offsets in the line), and whether any of them ends in a CR."""
+    count = len(lines)
+    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=count)
+    data = np.frombuffer(joined + _PAD, dtype=np.uint8)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    cr = (data[ends - 1] == _CR) & (lengths > 0)
+    stops = ends - cr
+    found = data[: data.size - len(_PAD)]
+    at = np.flatnonzero((found == 92) | (found == 42) | (found == 33) | (found == 36))  # \\*!$
+    line_of = np.searchsorted(ends, at, side="right")
+    per_line = np.bincount(line_of, minlength=count)[:count]
+    first = np.cumsum(per_line) - per_line
+    candidate = np.flatnonzero(per_line == _TAGGED_SHAPE.size)
+    if candidate.size == 0:
+        return None
+    spots = at[first[candidate][:, None] + np.arange(_TAGGED_SHAPE.size)]
+    start, stop = starts[candidate], stops[candidate]
+    bang = spots[:, 3]
+    good = (
+        (_SPECIAL[data[spots]] == _TAGGED_SHAPE).all(axis=1)
+        & (spots[:, 0] == start)
+        & (spots[:, 2] + 1 == bang)
+        & (spots[:, 4] == stop - 3)
+        & (stop - bang >= 9)
+        & (data[bang + 3] == _V)
+        & (data[bang + 4] == _D)
+        & ((data[bang + 5] == _M) | (data[bang + 5] == _O))
+        & _HEX_DIGIT[data[stop - 2]]
+        & _HEX_DIGIT[data[stop - 1]]
+    )
+    if not good.all():
+        candidate, spots, start = candidate[good], spots[good], start[good]
+        if candidate.size == 0:
+            return None
+    return candidate, spots[:, 2] - start, spots[:, 3] - start, bool(cr[candidate].any())

@@ -3,7 +3,8 @@
 :class:`NmeaDecoder` takes chunks of raw lines from one input stream and:
 
 1. frames each line (:mod:`seabridge.ais.framing`): tag blocks, leading timestamps,
-   USCG trailers, Gatehouse wrappers, concatenated sentences;
+   USCG trailers, Gatehouse wrappers, concatenated sentences; chunks of bare sentences, and
+   the lines of the common ``\\s:station,c:time*hh\\!AIVDM...`` form, in bulk;
 2. verifies every sentence's checksum, a whole chunk at once with numpy;
 3. assembles multipart messages keyed by (tag-block station, channel, sequential id) within
    this stream, with an age limit, so fragments heard by two stations never mix;
@@ -27,6 +28,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -35,7 +37,14 @@ from pyais.bit_vector import SUPPORTS_FAST_PATH, bit_vector
 from pyais.exceptions import InvalidNMEAMessageException
 from pyais.messages import MAX_PAYLOAD_LEN, MSG_CLASS, AISSentence
 
-from seabridge.ais.framing import TagBlock, frame_line, gatehouse_time_ms, trailer_time_ms
+from seabridge.ais.framing import (
+    TagBlock,
+    TaggedLines,
+    frame_line,
+    frame_tagged,
+    gatehouse_time_ms,
+    trailer_time_ms,
+)
 from seabridge.ais.mid import is_valid_mmsi
 from seabridge.ais.normalize import RawPositions
 from seabridge.ais.packed import PACKED_CHARS, PACKED_TYPES, second_of
@@ -244,7 +253,7 @@ class NmeaDecoder:
 
     def feed(self, lines: Sequence[bytes], receive_ms: int | None = None) -> None:
         """Decode a chunk of raw lines; ``receive_ms`` is the live receive time, if any."""
-        found = self._frame_plain(lines, receive_ms) or self._frame(lines, receive_ms)
+        found = self._framed(lines, receive_ms)
         good = checksums_ok(found.text).tolist()
         message, packed = self._message, self._packed
         self._rejected_lines.clear()
@@ -330,6 +339,15 @@ class NmeaDecoder:
         summary.statics += len(self.statics)
         return positions, self.statics.flush()
 
+    def _framed(self, lines: Sequence[bytes], receive_ms: int | None) -> _Sentences:
+        """The chunk's sentences: in bulk when every line is bare, or for the lines of the
+        common tagged form; else line by line. All three give the same columns."""
+        return (
+            self._frame_plain(lines, receive_ms)
+            or self._frame_tagged(lines, receive_ms)
+            or self._frame(lines, receive_ms)
+        )
+
     def _frame_plain(self, lines: Sequence[bytes], receive_ms: int | None) -> _Sentences | None:
         """A chunk of nothing but bare ``!xxVDM``/``!xxVDO`` sentences, framed in bulk.
 
@@ -339,7 +357,7 @@ class NmeaDecoder:
         goes through :meth:`_frame` line by line.
         """
         count = len(lines)
-        if count == 0 or self._gatehouse_ms is not None:
+        if count == 0 or self._gatehouse_ms is not None or lines[0][:1] != b"!":
             return None
         lengths = np.fromiter(map(len, lines), dtype=np.int64, count=count)
         if int(lengths.min()) < _MIN_SENTENCE:
@@ -367,6 +385,52 @@ class NmeaDecoder:
         texts = list(lines)
         return _Sentences(
             texts, list(range(first, first + count)), texts, [receive_ms] * count, [None] * count
+        )
+
+    def _frame_tagged(self, lines: Sequence[bytes], receive_ms: int | None) -> _Sentences | None:
+        """The lines of the common tagged form (``\\s:x,c:t*hh\\!AIVDM...``) framed in bulk
+        by :func:`~seabridge.ais.framing.frame_tagged`, the others line by line, in order.
+
+        A tagged line's time is its ``c:``, so a pending ``$PGHP`` time goes unused (and is
+        spent, as :meth:`_add` does); it has no ``g:``, so group state is untouched. None
+        when no line is of that form.
+        """
+        tagged = frame_tagged(lines)
+        if tagged is None:
+            return None
+        count = len(lines)
+        if tagged.index.size == count:
+            return self._take_tagged(tagged, 0, count)
+        mask = np.zeros(count, dtype=bool)
+        mask[tagged.index] = True
+        cuts = [0, *(np.flatnonzero(mask[1:] != mask[:-1]) + 1).tolist(), count]
+        out = _Sentences()
+        done = 0  # tagged lines taken so far
+        for begin, end in pairwise(cuts):
+            if mask[begin]:
+                part = self._take_tagged(tagged, done, done + end - begin)
+                done += end - begin
+            else:
+                part = self._frame(lines[begin:end], receive_ms)
+            out.text += part.text
+            out.line_no += part.line_no
+            out.raw += part.raw
+            out.time_ms += part.time_ms
+            out.station += part.station
+        return out
+
+    def _take_tagged(self, tagged: TaggedLines, begin: int, end: int) -> _Sentences:
+        """Tagged lines ``begin:end`` (consecutive in the chunk), numbered and counted."""
+        first = self._line_no + 1
+        self._line_no += end - begin
+        self.summary.lines += end - begin
+        self._gatehouse_ms = None
+        return _Sentences(
+            tagged.text[begin:end],
+            list(range(first, first + end - begin)),
+            tagged.raw[begin:end],
+            tagged.time_ms[begin:end],
+            tagged.station[begin:end],
         )
 
     def _frame(self, lines: Sequence[bytes], receive_ms: int | None) -> _Sentences:
