@@ -232,22 +232,46 @@ def test_a_selected_vessel_shows_its_name_and_party(jcg: Page) -> None:
         polling=250,
         timeout=SEEN_S * 1000,
     )
-    # Live positions carry no static fields (web._params.vessel_feature): names come from
-    # /api/vessels, which the console asks again after the map moves. By now the scenario's
-    # static reports are in (every 6 replayed minutes): a move (its event) brings the name.
-    with jcg.expect_response(re.compile(r"/api/vessels\?"), timeout=SEEN_S * 1000):
-        jcg.evaluate("() => window.seabridge.map().fire('moveend')")
+    # Live positions carry the static fields too (name, ship_type, flag, party: the node's
+    # VesselStatics), so the name comes without asking /api/vessels again: the scenario's
+    # static reports arrive every 6 replayed minutes, and the panel follows the live feed.
     jcg.evaluate("(mmsi) => window.seabridge.selectVessel(mmsi)", int(VESSEL))
     panel = jcg.locator("#vessel-panel")
     try:
         expect(panel).to_be_visible()
         expect(panel).to_contain_text(VESSEL)
+        expect(panel.locator("h2")).to_have_text("HAIAN PATROL 101", timeout=SEEN_S * 1000)
         _shot(jcg, "map-vessel")
-        expect(panel.locator("h2")).to_have_text("HAIAN PATROL 101")
         expect(panel.locator(".party-chip")).to_have_text(EN["party.ccg"])
     finally:
         jcg.evaluate("() => window.seabridge.selectVessel(null)")
     expect(panel).to_be_hidden()
+
+
+def test_a_live_position_carries_the_vessels_name_and_party(jcg: Page) -> None:
+    """A websocket of the browser's own (its session cookie, its origin) sees what the map
+    gets: each position feature has the properties of an /api/vessels feature."""
+    got: dict[str, Any] = jcg.evaluate(
+        """([mmsi, timeoutMs]) => new Promise((resolve, reject) => {
+            const scheme = location.protocol === "https:" ? "wss" : "ws";
+            const ws = new WebSocket(`${scheme}://${location.host}/api/ws`);
+            const timer = setTimeout(() => { ws.close(); reject(new Error("no position")); },
+                                     timeoutMs);
+            ws.onerror = () => { clearTimeout(timer); reject(new Error("websocket error")); };
+            ws.onmessage = (e) => {
+                const m = JSON.parse(e.data);
+                if (m.topic !== "positions") return;
+                const f = m.data.features.find((x) => x.properties.mmsi === mmsi);
+                if (!f?.properties.name) return;
+                clearTimeout(timer);
+                ws.close();
+                resolve(f.properties);
+            };
+        })""",
+        [int(VESSEL), SEEN_S * 1000],
+    )
+    assert (got["name"], got["party"], got["flag"]) == ("HAIAN PATROL 101", "ccg", "CN")
+    assert {"ship_type", "sog_kn", "cog_deg", "heading_deg", "nav_status", "ts"} <= set(got)
 
 
 def test_an_incident_opens_with_its_timeline(jcg: Page) -> None:

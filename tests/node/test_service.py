@@ -54,7 +54,9 @@ def test_hub_drops_the_oldest_for_a_slow_consumer_and_throttles_positions() -> N
     for n in range(5):
         hub.publish("events", {"n": n})
     assert [m["data"]["n"] for m in slow.drain()] == [3, 4] and slow.dropped == 3
+    assert not hub.wants("positions")
     positions = hub.subscribe({"positions"})
+    assert hub.wants("positions") and not hub.wants("hotline")
     hub.offer_positions([{"mmsi": 1, "ts_ms": 10}])  # the first goes at once
     hub.offer_positions([{"mmsi": 1, "ts_ms": 20}, {"mmsi": 2, "ts_ms": 5}])
     wall.now_s += 0.999  # however far data time ran meanwhile

@@ -161,6 +161,11 @@ class Hub:
         with self._lock:
             return len(self._subs)
 
+    def wants(self, topic: str) -> bool:
+        """Whether any subscription takes ``topic`` (a producer may skip building messages)."""
+        with self._lock:
+            return any(topic in sub.topics for sub in self._subs)
+
     def publish(self, topic: str, data: dict[str, Any]) -> None:
         """Send ``data`` to every subscription of ``topic`` (any thread; never blocks)."""
         if topic not in TOPICS:

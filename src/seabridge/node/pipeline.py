@@ -203,11 +203,13 @@ class Pipeline:
         if statics.num_rows:
             engine.feed_statics(statics)
             self.statics.update(statics)
+        hub = self.parts.hub
         if positions.num_rows:
             result.events.extend(engine.feed_positions(_dedupe(positions)))
-            self.parts.hub.offer_positions(position_rows(_newest(positions)))
+            if hub.wants("positions"):  # no console: no rows built (a replay's hot path)
+                hub.offer_positions(position_rows(_newest(positions)))
         else:
-            self.parts.hub.flush_positions()
+            hub.flush_positions()
         result.events.extend(self._feed_health())
         return result
 

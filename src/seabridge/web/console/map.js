@@ -235,7 +235,7 @@ function vesselFeature(f, alerts) {
 
 /** Create the map in container; returns the map controller the app drives. */
 export function createMap(container, panel, { onMove, onIncident } = {}) {
-  const vessels = new Map(); // mmsi -> GeoJSON feature from the API
+  const vessels = new Map(); // mmsi -> GeoJSON feature (/api/vessels, then the live feed)
   const trails = new Map(); // mmsi -> [[lon, lat], ...]
   const events = new Map(); // id -> event
   let zones = empty();
@@ -305,8 +305,8 @@ export function createMap(container, panel, { onMove, onIncident } = {}) {
       const mmsi = Number(f.properties?.mmsi);
       if (!Number.isFinite(mmsi) || !f.geometry) continue;
       const prev = vessels.get(mmsi);
-      // A live update carries the position; the names and types /api/vessels gave stay
-      // unless the update knows them (null means "not in this message", not "unknown").
+      // A live update has the properties of an /api/vessels feature (the node adds the
+      // name, ship type, flag and party it knows); a null never erases what is known.
       const known = Object.fromEntries(Object.entries(f.properties ?? {}).filter(([, v]) => v !== null && v !== undefined));
       vessels.set(mmsi, prev ? { ...f, properties: { ...prev.properties, ...known } } : f);
       const trail = trails.get(mmsi) ?? [];
