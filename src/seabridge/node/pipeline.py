@@ -13,7 +13,8 @@ entries the incidents signed, and those the peers sent, go to the hub (``hotline
 channel of the ledger is scanned (our log to each pack party, configured as a peer or not,
 and each peer's mirror), so a message on a channel without a peer yet reaches the console.
 
-Each vessel's newest position of a batch goes to the hub (``positions``), which adds the
+While anyone subscribes to ``positions`` (a console is open), each vessel's newest position
+of a batch goes to the hub, which adds the
 vessel's static properties when it publishes (the pipeline's
 :class:`~seabridge.node.vesselinfo.VesselStatics`, a cache seeded from the store and updated
 by the static reports ingested), so each row has what an ``/api/vessels`` row has.
