@@ -302,6 +302,20 @@ class Node:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), every_s)
 
+    async def stop_delivery(self, timeout_s: float = 3.0) -> None:
+        """End hotline delivery and close its connections to the peers, leaving the rest
+        running (idempotent). A server stopping calls it first: a peer stopping at the same
+        time then sees our connections close instead of waiting for them (an idle TLS
+        connection never answers a close_notify; both listeners would sit out their
+        graceful-shutdown timeout)."""
+        self._stop.set()
+        delivery = [task for task in self._tasks if task.get_name() == "delivery"]
+        if delivery:
+            await asyncio.wait(delivery, timeout=timeout_s)
+        if self.delivery is not None:
+            await self.delivery.aclose()
+            self.delivery = None
+
     async def stop(self) -> None:
         """Stop the tasks, flush what the pipeline holds, close every file (idempotent)."""
         self._stop.set()

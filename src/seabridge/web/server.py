@@ -261,6 +261,7 @@ async def serve_service(
             on_ready(node)
         waiter = asyncio.create_task(stop.wait())
         await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        await node.stop_delivery()  # our connections to the peer close before our listeners
         for server in servers:
             server.should_exit = True
         waiter.cancel()
