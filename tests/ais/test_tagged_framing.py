@@ -1,9 +1,12 @@
-"""The bulk framing of tagged lines (framing.frame_tagged) against the line-by-line framing.
+"""The decoder's bulk paths against its one-line-at-a-time paths.
 
-Every input is framed twice, once as the decoder does it and once with the bulk path turned
-off (every tagged line through framing.frame_line and parse_tag_block), and everything must
-be equal: the sentences with their line numbers, raw lines, times and stations, the
-quarantine records, the decoder's state between chunks, and the decoded records.
+The bulk paths: the framing of tagged lines (framing.frame_tagged), the whole 168-bit
+reports of a chunk taken at once (packed.find_packed) and static reports decoded once per
+content. Every input is decoded twice, once as the decoder does it (with bulk paths for any
+chunk size) and once with them turned off (every tagged line through framing.frame_line and
+parse_tag_block, every sentence through the loop, every static through pyais), and
+everything must be equal: the sentences with their line numbers, raw lines, times and
+stations, the quarantine records, the decoder's state between chunks, and the records.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import numpy as np
+import pyais
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,6 +31,7 @@ from hypothesis import strategies as st
 from seabridge.ais import nmea
 from seabridge.ais.framing import frame_tagged
 from seabridge.ais.nmea import NmeaDecoder
+from seabridge.ais.packed import PACKED_TYPES, find_packed
 from seabridge.ais.quarantine import Quarantine, Reason
 from seabridge.ais.summary import IngestSummary
 from seabridge.sim import Simulation, load_scenario
@@ -49,9 +55,20 @@ class RecordingQuarantine(Quarantine):
 
 
 @contextmanager
-def line_by_line() -> Iterator[None]:
-    """The decoder with its bulk framing of tagged lines turned off."""
-    with mock.patch.object(nmea, "frame_tagged", lambda lines: None):
+def one_by_one() -> Iterator[None]:
+    """The decoder with its bulk paths turned off."""
+    with (
+        mock.patch.object(nmea, "frame_tagged", lambda lines: None),
+        mock.patch.object(NmeaDecoder, "_bulk_packed", lambda *args: None),
+        mock.patch.object(nmea, "_REPEATED_TYPES", frozenset()),
+    ):
+        yield
+
+
+@contextmanager
+def bulk() -> Iterator[None]:
+    """The decoder with its bulk paths on for chunks of any size."""
+    with mock.patch.object(nmea, "_BULK_MIN", 1):
         yield
 
 
@@ -85,7 +102,11 @@ def _frames(
 
 
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
-    """Rows with NaN written "nan", which compares equal to itself."""
+    """Rows with NaN written "nan", which compares equal to itself, and times as integers
+    (a generated time may lie past the year 9999)."""
+    for index, column in enumerate(table.schema):
+        if pa.types.is_timestamp(column.type):
+            table = table.set_column(index, column.name, table.column(index).cast(pa.int64()))
     return [
         {key: "nan" if value != value else value for key, value in row.items()}
         for row in table.to_pylist()
@@ -116,11 +137,12 @@ def assert_same(
     start_ms: int | None = None,
 ) -> None:
     """The bulk and the line-by-line framing agree on ``chunks``, framed and decoded."""
-    fast_frames, fast_decoded = (
-        _frames(chunks, receive_ms, start_ms),
-        _decoded(chunks, receive_ms, start_ms),
-    )
-    with line_by_line():
+    with bulk():
+        fast_frames, fast_decoded = (
+            _frames(chunks, receive_ms, start_ms),
+            _decoded(chunks, receive_ms, start_ms),
+        )
+    with one_by_one():
         slow_frames, slow_decoded = (
             _frames(chunks, receive_ms, start_ms),
             _decoded(chunks, receive_ms, start_ms),
@@ -148,6 +170,19 @@ def test_the_simulator_output_is_framed_in_bulk(sim_lines: list[bytes]) -> None:
     assert tagged.index.size == len(sim_lines)  # every line, multipart fragments included
     assert any(b"!AIVDM,2,1," in line for line in sim_lines)
     assert len(set(tagged.station)) > 1
+
+
+def test_the_bulk_paths_take_most_of_the_simulator_output(sim_lines: list[bytes]) -> None:
+    texts = [line[line.index(b"!") :] for line in sim_lines]
+    rows, payloads = find_packed(texts, np.ones(len(texts), dtype=bool))
+    single = [text for text in texts if text.startswith(b"!AIVDM,1,1,")]
+    assert rows.size == len(payloads) > 0.9 * len(single)
+    assert [texts[i].split(b",")[5] for i in rows.tolist()] == payloads
+    quarantine = RecordingQuarantine()
+    decoder = _decoder(quarantine, None)
+    decoder.feed(sim_lines)
+    statics = decoder._type_counts[5] + decoder._type_counts[24]
+    assert 0 < len(decoder._decoded) < statics  # static reports repeat: decoded once each
 
 
 @pytest.mark.parametrize("size", [1, 7, 1000, 100_000])
@@ -257,6 +292,36 @@ def test_gatehouse_time_is_spent_by_a_tagged_line() -> None:
     assert_same([lines[:1], lines[1:]])
 
 
+def test_static_reports_differing_late_in_their_bits_are_not_confused() -> None:
+    lines = []
+    for number, destination in enumerate(["SHANGHAI", "NINGBO", "SHANGHAI"]):
+        report: dict[str, str | int | float | bytes | bool] = {
+            "type": 5,
+            "mmsi": 412000001,
+            "shipname": "A",
+            "destination": destination,
+        }
+        for sentence in pyais.encode_dict(report, talker_id="AI", seq_id=number % 10):
+            lines.append(tag(b"s:a,c:%d" % (TIME_S + number)) + sentence.encode())
+    decoded = _decoded([lines], None, None)
+    assert [row["destination"] for row in decoded[1]] == ["SHANGHAI", "NINGBO", "SHANGHAI"]
+    assert_same([lines])
+
+
+def test_reports_taken_in_bulk_move_the_data_clock() -> None:
+    """A fragment older than the age limit by the data time of a later report expires."""
+    chunks = [
+        [tag(b"s:a,c:%d" % TIME_S) + PART1, tag(b"s:a,c:%d" % (TIME_S + 120)) + POSITION],
+        [tag(b"s:a,c:%d" % (TIME_S + 30)) + PART2],
+    ]
+    decoded = _decoded(chunks, None, None)
+    assert [(record[0], record[2]) for record in decoded[3]] == [
+        ("incomplete_multipart", 1),
+        ("incomplete_multipart", 3),
+    ]
+    assert_same(chunks)
+
+
 # -- generated lines ----------------------------------------------------------------------
 
 _STATION_BYTES = st.lists(st.sampled_from(list(b"ab09-_: ,*!$\\\t\r\x00\xff")), max_size=6).map(
@@ -266,22 +331,44 @@ _TIMES = st.one_of(
     st.integers(0, 10**15).map(lambda n: b"%d" % n),
     st.sampled_from([b"", b"0", b"00001700000000", b"1700000000.25", b"-5", b"1e9", b"x", b"nan"]),
 )
-_SENTENCES = st.sampled_from(
-    [
-        POSITION,
-        PART1,
-        PART2,
-        POSITION.replace(b"VDM", b"VDO")[:-2]
-        + checksum(POSITION[1:-3].replace(b"VDM", b"VDO")).encode(),
-        POSITION[:-2] + b"00",  # a wrong checksum
-        POSITION[:-2] + b"4a",  # lowercase
-        POSITION + b",b003669794,1714565000",  # a USCG trailer
-        POSITION.replace(b",0*", b",0**"),
-        b"!AIVDM,1,1,,A,*00",
-        b"$GPGGA,123519,4807.038,N*47",
-        b"!AIVD",
-        POSITION[:-1] + b" ",  # one checksum digit, then a space
-    ]
+_PAYLOAD = POSITION.split(b",")[5]
+
+
+@st.composite
+def _built_sentences(draw: st.DrawFn) -> bytes:
+    """Sentences near the whole-report form, with a right checksum."""
+    count = draw(st.sampled_from([b"1,1"] * 3 + [b"2,1", b"1,2", b"11,1", b"1,10", b"1", b""]))
+    payload = draw(
+        st.sampled_from(
+            [_PAYLOAD] * 4
+            + [_PAYLOAD[:-1], _PAYLOAD + b"0", b"5" + _PAYLOAD[1:], b"B" + _PAYLOAD[1:]]
+            + [_PAYLOAD[:9] + b"X" + _PAYLOAD[10:], _PAYLOAD[:27] + b"x", b""]
+        )
+    )
+    fill = draw(st.sampled_from([b"0", b"0", b"2", b"6", b"", b"00"]))
+    body = b"AIVDM," + count + b",,A," + payload + b"," + fill
+    return b"!" + body + b"*" + checksum(body).encode()
+
+
+_SENTENCES = st.one_of(
+    _built_sentences(),
+    st.sampled_from(
+        [
+            POSITION,
+            PART1,
+            PART2,
+            POSITION.replace(b"VDM", b"VDO")[:-2]
+            + checksum(POSITION[1:-3].replace(b"VDM", b"VDO")).encode(),
+            POSITION[:-2] + b"00",  # a wrong checksum
+            POSITION[:-2] + b"4a",  # lowercase
+            POSITION + b",b003669794,1714565000",  # a USCG trailer
+            POSITION.replace(b",0*", b",0**"),
+            b"!AIVDM,1,1,,A,*00",
+            b"$GPGGA,123519,4807.038,N*47",
+            b"!AIVD",
+            POSITION[:-1] + b" ",  # one checksum digit, then a space
+        ]
+    ),
 )
 
 
@@ -339,3 +426,27 @@ def test_generated_lines_framed_alike(
 ) -> None:
     assert_same(_chunked(lines, size), receive_ms=receive_ms)
     assert_same([lines], start_ms=TIME_S * 1000)
+
+
+def _whole_report(text: bytes) -> bool:
+    """The decoder's one-sentence test for a whole 168-bit report (nmea.NmeaDecoder.feed)."""
+    fields = text.split(b",")
+    if len(fields) != 7 or fields[1] != b"1" or fields[2] != b"1" or fields[6][:1] != b"0":
+        return False
+    payload = fields[5]
+    return (
+        len(payload) == 28
+        and not payload.translate(None, nmea._ARMOR)
+        and nmea._SIXBIT[payload[0]] in PACKED_TYPES
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_built_sentences(), st.booleans()), max_size=40))
+def test_find_packed_is_the_one_sentence_test(sentences: list[tuple[bytes, bool]]) -> None:
+    texts = [text for text, _ in sentences]
+    candidate = np.array([ok for _, ok in sentences], dtype=bool)
+    rows, payloads = find_packed(texts, candidate)
+    expected = [i for i, (text, ok) in enumerate(sentences) if ok and _whole_report(text)]
+    assert rows.tolist() == expected
+    assert payloads == [texts[i].split(b",")[5] for i in expected]

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -47,7 +47,7 @@ from seabridge.ais.framing import (
 )
 from seabridge.ais.mid import is_valid_mmsi
 from seabridge.ais.normalize import RawPositions
-from seabridge.ais.packed import PACKED_CHARS, PACKED_TYPES, second_of
+from seabridge.ais.packed import PACKED_CHARS, PACKED_TYPES, find_packed, second_of
 from seabridge.ais.quarantine import Quarantine, Reason
 from seabridge.ais.records import StaticBuilder
 from seabridge.ais.statics import static_row
@@ -68,6 +68,11 @@ _AIS_SENTENCES = (b"VDM", b"VDO")
 # data (5, 19, 24). Other valid types are counted by type without being decoded.
 _STORED_TYPES = frozenset({1, 2, 3, 5, 9, 18, 19, 24, 27})
 _MMSI_END_BIT = 38
+# Static reports (types 5 and 24, at most 512 bits) decoded once per distinct content, for
+# up to this many contents at a time (M.1371-5: every 6 minutes per vessel, mostly unchanged).
+_REPEATED_TYPES = frozenset({5, 24})
+_DECODED_LIMIT = 50_000
+_UNSET = object()
 _UTC_TYPES = (4, 11)  # base station report, UTC/date response
 # pyais's own one-shift decoders of the 168-bit position reports (MessageType1._fast_path,
 # which Payload.from_vector calls for them on CPython); pinned by the golden tests.
@@ -78,6 +83,9 @@ _SIXBIT = [0] * 256
 for _c in range(48, 120):
     _SIXBIT[_c] = (_c - 48 - 8 if _c - 48 > 40 else _c - 48) & 0x3F
 _PACKED = PACKED_TYPES
+_SIXBIT_ARRAY = np.array(_SIXBIT, dtype=np.intp)
+# Chunks shorter than this are not worth numpy's fixed costs.
+_BULK_MIN = 64
 _FILL_BITS = {b"0": 0, b"1": 1, b"2": 2, b"3": 3, b"4": 4, b"5": 5}
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789ABCDEF"):
@@ -105,6 +113,17 @@ class _Pending:
     lines: list[tuple[int, bytes]]
     time_ms: int | None
     first_line: int
+
+
+def _pick(found: _Sentences, rows: list[int]) -> _Sentences:
+    """The sentences at ``rows``, in their order."""
+    return _Sentences(
+        [found.text[i] for i in rows],
+        [found.line_no[i] for i in rows],
+        [found.raw[i] for i in rows],
+        [found.time_ms[i] for i in rows],
+        [found.station[i] for i in rows],
+    )
 
 
 def checksums_ok(sentences: Sequence[bytes]) -> np.ndarray[Any, np.dtype[np.bool_]]:
@@ -239,6 +258,7 @@ class NmeaDecoder:
         self._pending: dict[tuple[str | None, str, int | None], _Pending] = {}
         self._groups: dict[str, tuple[str | None, int | None]] = {}
         self._type_counts = [0] * 28
+        self._decoded: dict[tuple[int, int, int, int], list[Any]] = {}
         self._rejected_lines: set[int] = set()  # in the current chunk
         self._position_groups = self.positions.groups_by_type
         self._packed_batch = self.positions.packed
@@ -254,9 +274,13 @@ class NmeaDecoder:
     def feed(self, lines: Sequence[bytes], receive_ms: int | None = None) -> None:
         """Decode a chunk of raw lines; ``receive_ms`` is the live receive time, if any."""
         found = self._framed(lines, receive_ms)
-        good = checksums_ok(found.text).tolist()
-        message, packed = self._message, self._packed
+        checked = checksums_ok(found.text)
         self._rejected_lines.clear()
+        rest = self._bulk_packed(found, checked)
+        if rest is not None:
+            found, checked = _pick(found, rest), checked[rest]
+        good = checked.tolist()
+        message, packed = self._message, self._packed
         latest = self._latest_ms if self._latest_ms is not None else -1
         for text, ok, line_no, raw, time_ms, station in zip(
             found.text, good, found.line_no, found.raw, found.time_ms, found.station, strict=True
@@ -287,6 +311,42 @@ class NmeaDecoder:
                 if sentence is not None:
                     self._fragment(sentence, time_ms, line_no, raw, station)
         self._expire()
+
+    def _bulk_packed(
+        self, found: _Sentences, good: np.ndarray[Any, np.dtype[np.bool_]]
+    ) -> list[int] | None:
+        """Take every whole 168-bit report of the chunk at once (:func:`find_packed`); the
+        indices of the sentences left for :meth:`feed`'s loop, or None when none was taken.
+
+        Only with data times on every sentence and no ``--start`` clock: then what
+        :meth:`_packed` does for one report depends on no other (the latest data time is a
+        maximum), and the loop, which no longer meets these, keeps their order.
+        """
+        if self._untimed is not None or len(found.text) < _BULK_MIN or None in found.time_ms:
+            return None
+        rows, payloads = find_packed(found.text, good)
+        if not payloads:
+            return None
+        picked = rows.tolist()
+        times = cast("list[int]", found.time_ms)  # None is not in it
+        line_nos, raws = found.line_no, found.raw
+        if len(picked) < len(times):
+            times = [times[i] for i in picked]
+            line_nos, raws = [line_nos[i] for i in picked], [raws[i] for i in picked]
+        newest = max(times)
+        if self._latest_ms is None or newest > self._latest_ms:
+            self._latest_ms = newest
+        counts = self._type_counts
+        for ais_id, number in enumerate(np.bincount(_SIXBIT_ARRAY[[p[0] for p in payloads]])):
+            counts[ais_id] += int(number)
+        batch = self._packed_batch
+        batch.payloads += payloads
+        batch.times += times
+        batch.line_nos += line_nos
+        batch.raws += raws
+        keep = np.ones(len(found.text), dtype=bool)
+        keep[rows] = False
+        return np.flatnonzero(keep).tolist()
 
     def _single_slow(
         self, fields: list[bytes], line_no: int, raw: bytes, time_ms: int | None
@@ -621,13 +681,8 @@ class NmeaDecoder:
             else:
                 self._type_counts[ais_id] += 1
             return
-        try:
-            if ais_id in _FAST_PATH and len(bits) == 168:
-                # What pyais's from_vector does for these on CPython, minus its dispatch.
-                message: Any = _FAST_PATH[ais_id](bits)
-            else:
-                message = MSG_CLASS[ais_id].from_vector(bits)
-        except Exception:  # pyais raises many types for short or garbled payloads
+        message, entry = self._decode(ais_id, bits)
+        if message is None:
             self._reject_all(Reason.UNDECODABLE, lines)
             return
         mmsi = message.mmsi
@@ -651,9 +706,43 @@ class NmeaDecoder:
             if ais_id != 19:  # a type 19 was already rejected with its position
                 self._reject_all(Reason.INVALID_MMSI, lines)
             return
-        row = static_row(message, ais_id, bits)
+        if entry is None:
+            row = static_row(message, ais_id, bits)
+        else:
+            if entry[1] is _UNSET:
+                entry[1] = static_row(message, ais_id, bits)
+            row = entry[1]
         if row is not None:
             self.statics.append(mmsi=mmsi, ts_ms=time_ms, source=self.source, **row)
+
+    def _decode(self, ais_id: int, bits: bit_vector) -> tuple[Any, list[Any] | None]:
+        """pyais's message for these bits (None when it cannot decode them), and the cache
+        entry ``[message, static row]`` that holds it, if any.
+
+        A vessel repeats the same static report (types 5 and 24) every few minutes, and
+        pyais takes tens of microseconds over its text fields: those are decoded, and made
+        into a static row, once per distinct content (both are only read afterwards).
+        """
+        key: tuple[int, int, int, int] | None = None
+        if ais_id in _REPEATED_TYPES and len(bits) <= 512:
+            key = (ais_id, len(bits), bits.get(0, 256), bits.get(256, 256))
+            cached = self._decoded.get(key)
+            if cached is not None:
+                return cached[0], cached
+        try:
+            if ais_id in _FAST_PATH and len(bits) == 168:
+                # What pyais's from_vector does for these on CPython, minus its dispatch.
+                message: Any = _FAST_PATH[ais_id](bits)
+            else:
+                message = MSG_CLASS[ais_id].from_vector(bits)
+        except Exception:  # pyais raises many types for short or garbled payloads
+            return None, None
+        if key is None:
+            return message, None
+        if len(self._decoded) >= _DECODED_LIMIT:
+            self._decoded.clear()
+        entry = self._decoded[key] = [message, _UNSET]
+        return message, entry
 
     def _packed(self, payload: bytes, time_ms: int | None, line_no: int, raw: bytes) -> None:
         """A whole 168-bit type 1, 2, 3 or 18 report: kept as its payload and decoded with

@@ -17,7 +17,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PACKED_CHARS", "PACKED_TYPES", "PackedPositions", "decode_packed", "second_of"]
+__all__ = [
+    "PACKED_CHARS",
+    "PACKED_TYPES",
+    "PackedPositions",
+    "decode_packed",
+    "find_packed",
+    "second_of",
+]
 
 PACKED_TYPES = frozenset({1, 2, 3, 18})
 PACKED_CHARS = 28  # 168 bits: the whole message, no fill bits
@@ -58,6 +65,13 @@ _CLASS_B = {
 _STATUS_UNDEFINED = 15  # what a report without a status field maps to
 
 Int64s = np.ndarray[Any, np.dtype[np.int64]]
+# The armoring alphabet ('0'-'W', '`'-'w'), and the first characters of types 1, 2, 3, 18.
+_ARMORED = np.zeros(256, dtype=bool)
+_ARMORED[48:88] = _ARMORED[96:120] = True
+_PACKED_FIRST = np.zeros(256, dtype=bool)
+_PACKED_FIRST[[c for c in range(48, 120) if _ARMORED[c] and _SIXBIT[c] in PACKED_TYPES]] = True
+_COMMA, _ONE, _ZERO = ord(","), ord("1"), ord("0")
+_FIELDS = 7  # !xxVDM,count,number,sequence,channel,payload,fill*hh
 
 
 class PackedPositions:
@@ -80,6 +94,40 @@ class PackedPositions:
         self.times.clear()
         self.line_nos.clear()
         self.raws.clear()
+
+
+def find_packed(
+    sentences: list[bytes], candidate: np.ndarray[Any, np.dtype[np.bool_]]
+) -> tuple[np.ndarray[Any, np.dtype[np.intp]], list[bytes]]:
+    """Which ``candidate`` sentences are whole single-sentence 168-bit reports, and their
+    payloads: seven fields, ``1,1`` as count and number, 28 armored characters of type 1,
+    2, 3 or 18 and no fill bits (``0`` first in the last field), the test
+    :meth:`~seabridge.ais.nmea.NmeaDecoder.feed` applies to one sentence at a time."""
+    count = len(sentences)
+    lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=count)
+    data = np.frombuffer(b"".join(sentences) + bytes(PACKED_CHARS + 2), dtype=np.uint8)
+    ends = np.cumsum(lengths)
+    commas = np.flatnonzero(data == _COMMA)
+    per_sentence = np.bincount(np.searchsorted(ends, commas, side="right"), minlength=count)
+    per_sentence = per_sentence[:count]
+    rows = np.flatnonzero(candidate & (per_sentence == _FIELDS - 1))
+    at = commas[(np.cumsum(per_sentence) - per_sentence)[rows][:, None] + np.arange(_FIELDS - 1)]
+    payload = at[:, 4] + 1
+    good = (
+        (at[:, 1] - at[:, 0] == 2)
+        & (data[at[:, 0] + 1] == _ONE)
+        & (at[:, 2] - at[:, 1] == 2)
+        & (data[at[:, 1] + 1] == _ONE)
+        & (at[:, 5] - payload == PACKED_CHARS)
+        & (data[at[:, 5] + 1] == _ZERO)
+        & _PACKED_FIRST[data[payload]]
+    )
+    chars = data[payload[:, None] + np.arange(PACKED_CHARS)]
+    good &= _ARMORED[chars].all(axis=1)
+    payloads: list[bytes] = (
+        np.ascontiguousarray(chars[good]).view(f"S{PACKED_CHARS}").ravel().tolist()
+    )
+    return rows[good], payloads
 
 
 def second_of(ais_id: int, payload: bytes) -> int:
