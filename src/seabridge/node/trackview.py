@@ -10,10 +10,10 @@ holds the MMSI, or None). This module only reads.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from seabridge.ais.mid import flag_for_mmsi
@@ -28,35 +28,50 @@ POSITION_KEYS = (
     "name", "ship_type", "flag", "party",
 )  # fmt: skip
 _STATIC_KEYS = ("name", "callsign", "imo", "ship_type", "flag")
+_ROW_KEYS = (
+    "mmsi", "ts", "ts_ms", "lat", "lon", "sog_kn", "cog_deg", "heading_deg", "nav_status",
+)  # fmt: skip
 
 
-def _float(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) else round(number, 6)
+def _floats(column: pa.ChunkedArray) -> list[float | None]:
+    """A float column as JSON numbers: rounded to 6 decimals, NaN and null as None."""
+    return [
+        None if value is None or value != value else round(value, 6) for value in column.to_pylist()
+    ]
+
+
+def _isos(ts_ms: np.ndarray[Any, np.dtype[np.int64]]) -> list[str]:
+    """:func:`~seabridge.units.ms_to_iso` of many times at once (years 1970-9999)."""
+    texts = np.datetime_as_string(ts_ms.astype("datetime64[ms]"), unit="ms").tolist()
+    whole = (ts_ms % 1000 == 0).tolist()
+    return [
+        text[:-4] + "Z" if round_second else text + "Z"
+        for text, round_second in zip(texts, whole, strict=True)
+    ]
 
 
 def position_rows(table: pa.Table) -> list[dict[str, Any]]:
-    """Position rows as dicts: ``mmsi``, ``ts`` (ISO), ``ts_ms`` and the measured values."""
-    ts = table.column("ts").cast(pa.int64()).to_pylist()
-    rows = []
-    for row, ts_ms in zip(table.to_pylist(), ts, strict=True):
-        nav = row["nav_status"]
-        rows.append(
-            {
-                "mmsi": int(row["mmsi"]),
-                "ts": ms_to_iso(int(ts_ms)),
-                "ts_ms": int(ts_ms),
-                "lat": _float(row["lat"]),
-                "lon": _float(row["lon"]),
-                "sog_kn": _float(row["sog_kn"]),
-                "cog_deg": _float(row["cog_deg"]),
-                "heading_deg": _float(row["heading_deg"]),
-                "nav_status": None if nav is None or nav < 0 else int(nav),
-            }
-        )
-    return rows
+    """Position rows as dicts: ``mmsi``, ``ts`` (ISO), ``ts_ms`` and the measured values.
+
+    Built a column at a time (the console gets every vessel's newest row at each step).
+    """
+    ts_ms = table.column("ts").cast(pa.int64()).to_numpy()
+    nav = [
+        None if value is None or value < 0 else value for value in table["nav_status"].to_pylist()
+    ]
+    columns = zip(
+        table.column("mmsi").to_pylist(),
+        _isos(ts_ms),
+        ts_ms.tolist(),
+        _floats(table.column("lat")),
+        _floats(table.column("lon")),
+        _floats(table.column("sog_kn")),
+        _floats(table.column("cog_deg")),
+        _floats(table.column("heading_deg")),
+        nav,
+        strict=True,
+    )
+    return [dict(zip(_ROW_KEYS, values, strict=True)) for values in columns]
 
 
 class TrackView:
