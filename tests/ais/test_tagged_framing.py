@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seabridge.ais import nmea
+from seabridge.ais._rows import rows_of
 from seabridge.ais.framing import frame_tagged
 from seabridge.ais.nmea import NmeaDecoder
 from seabridge.ais.packed import PACKED_TYPES, find_packed
@@ -450,3 +451,12 @@ def test_find_packed_is_the_one_sentence_test(sentences: list[tuple[bytes, bool]
     expected = [i for i, (text, ok) in enumerate(sentences) if ok and _whole_report(text)]
     assert rows.tolist() == expected
     assert payloads == [texts[i].split(b",")[5] for i in expected]
+
+
+def test_rows_of_only_when_every_line_holds_its_share() -> None:
+    starts, ends = np.array([0, 10]), np.array([10, 20])
+    rows = rows_of(np.array([1, 2, 11, 12]), 2, starts, ends)
+    assert rows is not None and rows.tolist() == [[1, 2], [11, 12]]
+    assert rows_of(np.array([1, 11, 12, 13]), 2, starts, ends) is None  # one, then three
+    assert rows_of(np.array([1, 2, 3, 11]), 2, starts, ends) is None  # three, then one
+    assert rows_of(np.array([1, 2, 11]), 2, starts, ends) is None

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from seabridge.ais._rows import rows_of
+
 __all__ = [
     "Framed",
     "Piece",
@@ -305,13 +307,18 @@ def _shaped(
     stops = ends - cr
     found = data[: data.size - len(_PAD)]
     at = np.flatnonzero((found == 92) | (found == 42) | (found == 33) | (found == 36))  # \\*!$
-    line_of = np.searchsorted(ends, at, side="right")
-    per_line = np.bincount(line_of, minlength=count)[:count]
-    first = np.cumsum(per_line) - per_line
-    candidate = np.flatnonzero(per_line == _TAGGED_SHAPE.size)
-    if candidate.size == 0:
-        return None
-    spots = at[first[candidate][:, None] + np.arange(_TAGGED_SHAPE.size)]
+    width = _TAGGED_SHAPE.size
+    spots = rows_of(at, width, starts, ends)
+    if spots is not None:  # every line has five: no need to find whose each one is
+        candidate = np.arange(count)
+    else:
+        per_line = np.bincount(np.searchsorted(ends, at, side="right"), minlength=count)
+        per_line = per_line[:count]
+        candidate = np.flatnonzero(per_line == width)
+        if candidate.size == 0:
+            return None
+        first = np.cumsum(per_line) - per_line
+        spots = at[first[candidate][:, None] + np.arange(width)]
     start, stop = starts[candidate], stops[candidate]
     bang = spots[:, 3]
     good = (

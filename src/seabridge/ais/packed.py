@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from seabridge.ais._rows import rows_of
+
 __all__ = [
     "PACKED_CHARS",
     "PACKED_TYPES",
@@ -108,10 +110,16 @@ def find_packed(
     data = np.frombuffer(b"".join(sentences) + bytes(PACKED_CHARS + 2), dtype=np.uint8)
     ends = np.cumsum(lengths)
     commas = np.flatnonzero(data == _COMMA)
-    per_sentence = np.bincount(np.searchsorted(ends, commas, side="right"), minlength=count)
-    per_sentence = per_sentence[:count]
-    rows = np.flatnonzero(candidate & (per_sentence == _FIELDS - 1))
-    at = commas[(np.cumsum(per_sentence) - per_sentence)[rows][:, None] + np.arange(_FIELDS - 1)]
+    every = rows_of(commas, _FIELDS - 1, ends - lengths, ends)
+    if every is not None:  # every sentence has seven fields
+        rows = np.flatnonzero(candidate)
+        at = every[rows]
+    else:
+        per_sentence = np.bincount(np.searchsorted(ends, commas, side="right"), minlength=count)
+        per_sentence = per_sentence[:count]
+        rows = np.flatnonzero(candidate & (per_sentence == _FIELDS - 1))
+        first = (np.cumsum(per_sentence) - per_sentence)[rows]
+        at = commas[first[:, None] + np.arange(_FIELDS - 1)]
     payload = at[:, 4] + 1
     good = (
         (at[:, 1] - at[:, 0] == 2)
