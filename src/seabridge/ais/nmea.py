@@ -337,7 +337,8 @@ class NmeaDecoder:
         if self._latest_ms is None or newest > self._latest_ms:
             self._latest_ms = newest
         counts = self._type_counts
-        for ais_id, number in enumerate(np.bincount(_SIXBIT_ARRAY[[p[0] for p in payloads]])):
+        first_chars = np.frombuffer(b"".join(payloads), dtype=np.uint8)[::PACKED_CHARS]
+        for ais_id, number in enumerate(np.bincount(_SIXBIT_ARRAY[first_chars])):
             counts[ais_id] += int(number)
         batch = self._packed_batch
         batch.payloads += payloads
