@@ -18,18 +18,23 @@ Baselines measured in the same run, over the same data: the bare ingest (``seabr
 ingest``: decode, normalize, store, into a fresh track store) and the detection-only replay
 of the stored positions (:func:`seabridge.detect.run_store`, :mod:`benchmarks.detect_replay`).
 Each is reported as a real-time factor (data time / wall time), and the node's time is split
-by phase (ingest and detection inside the pipeline step, incidents and deadlines). Wall
+by phase (the pipeline step, incidents and deadlines) and the step by part (source poll,
+decode, take, store, cursors, detection; wall and CPU of each, timed by wrapping the methods
+that do them, so the split never needs a profiler). Wall
 times on a shared machine vary; CPU seconds are printed too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
+import importlib
 import json
 import os
 import pstats
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +52,48 @@ from seabridge.tracks import TrackStore
 TARGET_FACTOR = 500.0
 PROFILE = os.environ.get("SEABRIDGE_BENCH_PROFILE", "") not in ("", "0")
 """``SEABRIDGE_BENCH_PROFILE=1``: profile the node's replay (cProfile) and print the top."""
+
+
+# Parts of the pipeline step timed on their own (wall, and CPU of all threads): the
+# (module, class, method) that does each; a part missing from the code is left out.
+_PARTS = {
+    "poll": ("seabridge.node.sources", "FileSource", "poll"),
+    "decode": ("seabridge.ais.nmea", "NmeaDecoder", "feed"),
+    "take": ("seabridge.node.pipeline", "Pipeline", "_take"),
+    "store": ("seabridge.node.pipeline", "Pipeline", "_store"),
+    "cursors": ("seabridge.node.pipeline", "Pipeline", "_save_cursors"),
+    "detect": ("seabridge.detect.engine", "Engine", "feed_positions"),
+    "(store: DuckDB insert)": ("seabridge.tracks.store", "TrackStore", "_insert"),
+}  # a name in parentheses is inside another part
+
+
+@contextlib.contextmanager
+def _timed_parts() -> Iterator[dict[str, list[float]]]:
+    """Time the parts of :data:`_PARTS` while inside: ``{part: [wall s, CPU s]}``."""
+    times: dict[str, list[float]] = {}
+    restore = []
+    for part, (module_name, class_name, method) in _PARTS.items():
+        owner = getattr(importlib.import_module(module_name), class_name, None)
+        original = getattr(owner, method, None)
+        if owner is None or original is None:
+            continue
+        times[part] = [0.0, 0.0]
+
+        def timed(*args: Any, _f: Any = original, _t: list[float] = times[part], **kw: Any) -> Any:
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return _f(*args, **kw)
+            finally:
+                _t[0] += time.perf_counter() - wall
+                _t[1] += time.process_time() - cpu
+
+        setattr(owner, method, timed)
+        restore.append((owner, method, original))
+    try:
+        yield times
+    finally:
+        for owner, method, original in restore:
+            setattr(owner, method, original)
 
 
 class DataClock:
@@ -79,7 +126,9 @@ def _node_replay(nmea: Path, first_ms: int) -> dict[str, Any]:
     phases = {"step": 0.0, "incidents": 0.0, "deadlines": 0.0}
     steps = positions = events = escalations = 0
     wall, cpu = time.perf_counter(), time.process_time()
-    try:
+    with contextlib.ExitStack() as stack:
+        parts = stack.enter_context(_timed_parts())
+        stack.callback(node.close)
         node.begin()
         while True:
             mark = time.perf_counter()
@@ -108,8 +157,6 @@ def _node_replay(nmea: Path, first_ms: int) -> dict[str, Any]:
         }
         assert node.incidents is not None
         incidents = len(node.incidents.manager.list())
-    finally:
-        node.close()
     return {
         "wall_s": wall,
         "cpu_s": cpu,
@@ -120,6 +167,7 @@ def _node_replay(nmea: Path, first_ms: int) -> dict[str, Any]:
         "deadlines_missed": escalations,
         "outbox": outbox,
         "phases_s": phases,
+        "step_parts_s": parts,
         "data_ms": clock.now - first_ms,
     }
 
@@ -173,6 +221,12 @@ def main() -> None:
           f"{factor:5,.0f}x real time (target {TARGET_FACTOR:.0f}x: {verdict})")  # fmt: skip
     for phase, seconds in node["phases_s"].items():
         print(f"    {phase:<10} {seconds:6.1f} s")
+        if phase == "step":
+            parts = node["step_parts_s"]
+            for part, (wall_s, cpu_s) in parts.items():
+                print(f"      {part:<8} {wall_s:6.1f} s (CPU {cpu_s:5.1f} s)")
+            inside = sum(wall_s for part, (wall_s, _) in parts.items() if part[0] != "(")
+            print(f"      {'other':<8} {seconds - inside:6.1f} s")
     print(f"  baseline: ingest  {ingest_s:6.1f} s (CPU {ingest_cpu:5.1f} s): "
           f"{span_s / ingest_s:5,.0f}x real time ({messages / ingest_s:,.0f} msg/s)")  # fmt: skip
     print(f"  baseline: detect  {detect_s:6.1f} s (CPU {detect_cpu:5.1f} s): "
