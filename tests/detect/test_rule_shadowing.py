@@ -1,4 +1,5 @@
-"""shadowing: band edges, speed and duration boundaries, interruptions, many vessels."""
+"""shadowing: band edges, speed and duration boundaries, interruptions, many vessels; the
+columnar findings against the row-by-row definition."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from framekit import LAT0, LON0, MIN, T0, Replay, frame_of, make_rule, moved, sp
 
 from seabridge.detect.model import Finding
 from seabridge.detect.rule import Rule
-from seabridge.detect.rules._common import plane_distance_m
+from seabridge.detect.rules._common import Table, plane_distance_m, split_pair_key
 from seabridge.detect.rules.shadowing import Shadowing
 from seabridge.units import M_PER_NM
 
@@ -165,3 +166,67 @@ def test_many_vessels_match_brute_force_pair_runs() -> None:
             assert got[key].started_ms == start
             assert got[key].metrics["duration_s"] == (last - start) / 1000
     assert len(expected) > 100
+
+
+def findings_row_by_row(params: dict[str, float], runs: Table) -> list[Finding]:
+    """The findings as first written (one row at a time): the reference for the columnar
+    :meth:`Shadowing._findings`."""
+    span = runs["last_ms"] - runs["start_ms"]
+    findings = []
+    for row in np.flatnonzero(span >= params["duration"] * 60_000).tolist():
+        a, b = split_pair_key(int(runs["key"][row]))
+        samples = int(runs["samples"][row])
+        metrics = {
+            "duration_s": float(span[row]) / 1000.0,
+            "mean_range_m": float(runs["sum_range_m"][row]) / samples,
+            "range_m": float(runs["range_m"][row]),
+            "mean_speed_kn": float(runs["sum_speed_kn"][row]) / samples,
+        }
+        findings.append(
+            Finding(
+                key=(a, b),
+                vessels=(a, b),
+                lat=float(runs["lat"][row]),
+                lon=float(runs["lon"][row]),
+                metrics=metrics,
+                started_ms=int(runs["start_ms"][row]),
+            )
+        )
+    return findings
+
+
+def plain(finding: Finding) -> tuple[object, ...]:
+    """A finding with every value's Python type, so 1 == 1.0 == np.int64(1) cannot pass."""
+    fields = (*finding.key, *finding.vessels, finding.lat, finding.lon, finding.started_ms)
+    fields += (*finding.metrics.items(), finding.zone, finding.level)
+    return tuple((type(value).__name__, value) for value in fields)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_findings_equal_the_row_by_row_definition(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    count = 150
+    mmsi = rng.choice(np.arange(200_000_000, 800_000_000), count, replace=False)
+    position = rng.uniform(-0.15, 0.15, (count, 2))
+    heading = rng.uniform(0, 360, count)
+    r = rule(duration=float(rng.integers(2, 6)), max_interruption=float(rng.integers(1, 4)))
+    compared = 0
+    for k in range(40):
+        seen = rng.random(count) < 0.9  # some vessels miss a tick: interrupted runs
+        position += rng.normal(0, 0.002, (count, 2))  # pairs wander in and out of the band
+        sog = np.where(rng.random(count) < 0.05, np.nan, rng.uniform(0, 14, count))
+        frame = frame_of(
+            T0 + k * MIN + int(rng.integers(0, 9_000)),
+            mmsi[seen],
+            LAT0 + position[seen, 0],
+            LON0 + position[seen, 1],
+            ts_ms=T0 + k * MIN - rng.integers(0, 240_000, int(seen.sum())),
+            sog_kn=sog[seen],
+            cog_deg=np.where(rng.random(count) < 0.05, np.nan, heading)[seen],
+        )
+        got = list(r.evaluate(frame, rng.random(int(seen.sum())) < 0.95))
+        want = findings_row_by_row(r.params, r.state["pairs"])
+        assert [plain(f) for f in got] == [plain(f) for f in want], k
+        assert got == want
+        compared += len(want)
+    assert compared > 1000
