@@ -90,8 +90,9 @@ def _measure(root: Path, factory: EngineFactory, client: Any) -> dict[str, Any]:
 def main() -> None:
     from dask.distributed import Client, LocalCluster
 
-    hour_rows = 121_932  # ecs-mini, for the plan; the archive holds what it holds
-    copies = max(1, -(-TARGET // hour_rows))
+    with TrackStore.open(_prepared(load_scenario("ecs-mini")), read_only=True) as store:
+        hour_rows = store.stats().positions  # one copy of ecs-mini, as stored (deduplicated)
+    copies = max(1, -(-TARGET // hour_rows))  # at least TARGET positions at 1x
     print(f"Scale-out: ecs-standard over ~{TARGET:,} positions (1x) and 2x; {WORKERS} workers")
     pack = load_pack("ecs")
     zones, parties = load_zones(pack), load_parties(pack)
