@@ -58,6 +58,25 @@ FORMATS: Final = ("auto", "nmea")
 DEFAULT_SILENT_AFTER_S: Final = 600.0
 _READ_BYTES: Final = 1 << 20
 _QUEUE_CHUNKS: Final = 10_000
+_SPACES: Final = (b" ", b"\t", b"\x0b", b"\x0c", b"\r")  # bytes.strip()'s, besides b"\n"
+
+
+def _nonblank_lines(data: bytes) -> list[bytes]:
+    """The lines of ``data`` before its last newline, CRs at their ends stripped, blank
+    (whitespace-only) lines left out: ``line.rstrip(b"\\r")`` of each ``line.strip()``.
+
+    The decoder numbers every line it is given (quarantine line numbers count the non-blank
+    lines of a file) and its bulk paths take bare lines only, so this happens here. A chunk
+    with no whitespace but its newlines needs no work per line: ~0.7 instead of ~1.2 ms per
+    MiB of ecs-demo NMEA. (CRLF chunks keep the per-line work: dropping their CRs in bulk,
+    by ``bytes.replace`` or numpy, measured no faster.)
+    """
+    lines = data.split(b"\n")
+    lines.pop()  # the bytes after the last newline: not a whole line yet
+    end = data.rfind(b"\n") + 1
+    if any(data.find(space, 0, end) >= 0 for space in _SPACES):
+        return [line.rstrip(b"\r") for line in lines if line.strip()]
+    return lines if all(lines) else [line for line in lines if line]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,18 +199,16 @@ class FileSource:
                 data = handle.read(_READ_BYTES)
         except OSError:
             return []  # a file being replaced: read it at the next poll
-        cut = data.rfind(b"\n") + 1
-        self._offsets[name] = offset + cut
-        return [line.rstrip(b"\r") for line in data[:cut].split(b"\n")[:-1] if line.strip()]
+        self._offsets[name] = offset + data.rfind(b"\n") + 1
+        return _nonblank_lines(data)
 
     def _read_gzip(self, path: Path, name: str, done: int) -> list[bytes]:
         import gzip
 
         with gzip.open(path, "rb") as handle:
             lines = handle.read().split(b"\n")
-        new = lines[done:]
         self._offsets[name] = len(lines)
-        return [line.rstrip(b"\r") for line in new if line.strip()]
+        return _nonblank_lines(b"\n".join([*lines[done:], b""]))  # every piece a line
 
     def cursor(self) -> dict[str, Any]:
         return dict(self._offsets)
