@@ -197,8 +197,9 @@ def findings_row_by_row(params: dict[str, float], runs: Table) -> list[Finding]:
 
 def plain(finding: Finding) -> tuple[object, ...]:
     """A finding with every value's Python type, so 1 == 1.0 == np.int64(1) cannot pass."""
-    fields = (*finding.key, *finding.vessels, finding.lat, finding.lon, finding.started_ms)
-    fields += (*finding.metrics.items(), finding.zone, finding.level)
+    fields: list[object] = [*finding.key, *finding.vessels, finding.lat, finding.lon]
+    fields += [finding.started_ms, *finding.metrics, *finding.metrics.values()]
+    fields += [finding.zone, finding.level]
     return tuple((type(value).__name__, value) for value in fields)
 
 
