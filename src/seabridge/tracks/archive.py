@@ -117,6 +117,10 @@ class Archive:
             )
         self._base = base
         self._days = {d.day: d for d in sorted(days, key=lambda d: d.day)}
+        # The day read last, sorted by ts, and its times: files are sorted by (mmsi, ts), so
+        # their row-group ts statistics span the whole day and a time filter would decode
+        # the whole file for every chunk of it; a day is read once and sliced instead.
+        self._cached: tuple[int, pa.Table, np.ndarray[Any, np.dtype[np.int64]]] | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Archive, (self.root,))
@@ -141,23 +145,36 @@ class Archive:
         """Positions in ``[start_ms, end_ms)`` (of ``mmsi`` only, when given), sorted by ts."""
         if end_ms <= start_ms or (mmsi is not None and not mmsi):
             return POSITION_SCHEMA.empty_table()
-        files = [
-            path
-            for day in range(start_ms // MS_PER_DAY, (end_ms - 1) // MS_PER_DAY + 1)
-            if day in self._days
-            for path in self._days[day].files
-        ]
-        if not files:
+        wanted = None if mmsi is None else pa.array(sorted(mmsi), pa.uint32())
+        parts = []
+        for day in range(start_ms // MS_PER_DAY, (end_ms - 1) // MS_PER_DAY + 1):
+            if day not in self._days:
+                continue
+            table, ts = self._day(day)
+            lo, hi = np.searchsorted(ts, [start_ms, end_ms], side="left")
+            part = table.slice(int(lo), int(hi - lo))
+            if wanted is not None:
+                part = part.filter(pc.is_in(part.column("mmsi"), value_set=wanted))
+            parts.append(part)
+        if not parts:
             return POSITION_SCHEMA.empty_table()
+        return parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+
+    def _day(self, day: int) -> tuple[pa.Table, np.ndarray[Any, np.dtype[np.int64]]]:
+        """Day ``day``'s positions sorted by ts (stable: file order within a time), and their
+        times in ms; the last day read is kept."""
+        cached = self._cached
+        if cached is not None and cached[0] == day:
+            return cached[1], cached[2]
         fs, _ = _filesystem(self.root)
-        dataset = ds.dataset(files, schema=POSITION_SCHEMA, format="parquet", filesystem=fs)
-        where = (ds.field("ts") >= pa.scalar(start_ms, TS_TYPE)) & (
-            ds.field("ts") < pa.scalar(end_ms, TS_TYPE)
+        dataset = ds.dataset(
+            list(self._days[day].files), schema=POSITION_SCHEMA, format="parquet", filesystem=fs
         )
-        if mmsi is not None:
-            where &= ds.field("mmsi").isin(pa.array(sorted(mmsi), pa.uint32()))
-        table = dataset.to_table(filter=where)
-        return table.take(pc.sort_indices(table, sort_keys=[("ts", "ascending")]))
+        table = dataset.to_table()
+        table = table.take(pc.sort_indices(table, sort_keys=[("ts", "ascending")]))
+        ts = table.column("ts").cast(pa.int64()).to_numpy().astype(np.int64, copy=False)
+        self._cached = (day, table, ts)
+        return table, ts
 
     def statics(self) -> pa.Table | None:
         """The archive's static reports (sorted by ts), or None when it has none."""
