@@ -7,6 +7,8 @@ several test folders have a conftest.py of their own.
 from __future__ import annotations
 
 import json
+import random
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,3 +68,20 @@ def position_batch(rows: list[tuple[object, ...]]) -> pa.RecordBatch:
         for field, values in zip(POSITION_SCHEMA, columns, strict=True)
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=POSITION_SCHEMA)
+
+
+def demo_ports_base() -> int:
+    """A port P with P, P+1, P+10 and P+11 free now (``seabridge demo --ports-base``; tests
+    run in parallel), below the ephemeral range (Linux: 32768 up), where outgoing connections
+    and other processes' listeners (a Dask cluster) would take them meanwhile."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20_000, 32_000)
+        try:
+            for port in (base, base + 1, base + 10, base + 11):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no four free loopback ports for the demo")

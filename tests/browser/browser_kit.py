@@ -33,6 +33,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, Page, Route
 
+from support import demo_ports_base
+
 __all__ = [
     "ARTIFACTS",
     "CHROMIUM_ENV",
@@ -83,22 +85,6 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def _demo_base() -> int:
-    """A port P with P, P+1, P+10 and P+11 free now (``seabridge demo --ports-base``)."""
-    for _ in range(200):
-        (base,) = free_ports(1)
-        if base > 65_000:
-            continue
-        try:
-            for port in (base, base + 1, base + 10, base + 11):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no four free loopback ports for the demo")
-
-
 @dataclass(frozen=True)
 class Login:
     """One node's console and its operator login (from the demo's ``demo-logins.txt``)."""
@@ -134,7 +120,7 @@ class DemoConsoles:
         command = [str(exe)] if exe.is_file() else [sys.executable, "-m", "seabridge.cli"]
         command += [
             "demo", "--workdir", str(self.workdir), "--scenario", self.scenario,
-            "--speed", f"{self.speed:g}", "--ports-base", str(_demo_base()),
+            "--speed", f"{self.speed:g}", "--ports-base", str(demo_ports_base()),
         ]  # fmt: skip
         self._log = self.log_path.open("wb")
         self._process = subprocess.Popen(

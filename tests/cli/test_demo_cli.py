@@ -4,7 +4,6 @@ options it refuses, and the offline single-node pipeline (``--offline``)."""
 from __future__ import annotations
 
 import json
-import random
 import re
 import socket
 from pathlib import Path
@@ -17,26 +16,11 @@ from seabridge.cli import app
 from seabridge.clock import SystemClock
 from seabridge.node import load_node, open_ledger
 from seabridge.node.demo import BOT_PREFIX
+from support import demo_ports_base
 
 runner = CliRunner()
 SUMMARY_KEYS = {"incidents", "events_by_kind", "hotline", "ledger_verify", "workdir"}
 HOTLINE_KEYS = {"sent", "receipted", "acknowledged", "escalated"}
-
-
-def _free_base() -> int:
-    """A port P with P, P+1, P+10 and P+11 free now (tests run in parallel), below the
-    ephemeral range (Linux: 32768 up), where outgoing connections would take it meanwhile."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20_000, 32_000)
-        try:
-            for port in (base, base + 1, base + 10, base + 11):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free ports")
 
 
 SCRIPTED = Path(__file__).parent / "data" / "demo-scripted.yaml"
@@ -52,7 +36,9 @@ def _own(party: str, workdir: Path) -> list[dict[str, Any]]:
 @pytest.mark.slow
 def test_the_headless_demo_notifies_acknowledges_escalates_and_verifies(tmp_path: Path) -> None:
     # ecs-mini's scripted vessels without its generated traffic, so the replay keeps up on a
-    # loaded machine: 12 s at 250x is some 50 min of replayed time. The bot leaves JCG's
+    # loaded machine: 12 s at 250x is some 50 min of replayed time, and --until-replayed 30
+    # holds the run past 12 s until 30 min are replayed when the machine is slower (a CI run
+    # under load once ended before the bot's acknowledgement). The bot leaves JCG's
     # notifications unanswered until JCG escalates: the fishing vessel's close quarters
     # (notified some 7 min in) is still live at its deadline, some 23 min in; the bot
     # acknowledges that escalation 2 min later. Nobody answers CCG's notifications at JCG:
@@ -62,8 +48,8 @@ def test_the_headless_demo_notifies_acknowledges_escalates_and_verifies(tmp_path
         app,
         [
             "demo", "--headless", "--duration", "12", "--scenario", str(SCRIPTED),
-            "--speed", "250", "--workdir", str(workdir), "--ports-base", str(_free_base()),
-            "--json",
+            "--speed", "250", "--until-replayed", "30", "--workdir", str(workdir),
+            "--ports-base", str(demo_ports_base()), "--json",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -117,7 +103,7 @@ def test_bad_options_exit_2_before_anything_is_made(
 
 
 def test_a_port_in_use_is_named(tmp_path: Path) -> None:
-    base = _free_base()
+    base = demo_ports_base()
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", base + 11))
         busy.listen()
@@ -135,7 +121,7 @@ def test_the_demo_refuses_to_replace_a_directory_it_did_not_make(tmp_path: Path)
     (precious / "notes.txt").write_text("keep me")
     for mode in (["--offline"], ["--headless", "--duration", "5"]):
         refused = runner.invoke(
-            app, ["demo", *mode, "--workdir", str(precious), "--ports-base", str(_free_base())]
+            app, ["demo", *mode, "--workdir", str(precious), "--ports-base", str(demo_ports_base())]
         )
         assert refused.exit_code == 2 and "not empty" in refused.stderr
     assert (precious / "notes.txt").read_text() == "keep me"

@@ -61,6 +61,13 @@ def demo_command(
     duration: float | None = typer.Option(
         None, "--duration", metavar="SECONDS", help="Wall-clock seconds to run (--headless)."
     ),
+    until_replayed: float | None = typer.Option(
+        None,
+        "--until-replayed",
+        metavar="MINUTES",
+        help="With --headless: after --duration, go on until this much scenario time has been "
+        "replayed (a loaded machine replays slower than --speed) or the scenario ends.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
     ports_base: int | None = typer.Option(
         None,
@@ -80,15 +87,18 @@ def demo_command(
     with user_errors():
         if headless and (duration is None or duration <= 0):
             raise InputError("--headless needs --duration SECONDS (wall clock, > 0)")
-        if not headless and (duration is not None or as_json) and not offline:
-            raise InputError("--duration and --json are for --headless runs")
+        if not headless and (duration is not None or as_json or until_replayed) and not offline:
+            raise InputError("--duration, --until-replayed and --json are for --headless runs")
+        if until_replayed is not None and until_replayed <= 0:
+            raise InputError("--until-replayed MINUTES: give a number of minutes > 0")
         workdir = workdir or new_workdir(Path.cwd())
         if offline:
             _offline(workdir, scenario or "ecs-mini", seed)
             return
         ports = DemoPorts.from_base(ports_base) if ports_base is not None else DemoPorts()
+        replay_ms = None if until_replayed is None else round(until_replayed * 60_000)
         summary = _live(
-            workdir, scenario or "ecs-demo", speed, ports, duration if headless else None
+            workdir, scenario or "ecs-demo", speed, ports, duration if headless else None, replay_ms
         )
     if summary is not None:
         _print_summary(summary, as_json)
@@ -98,7 +108,12 @@ def demo_command(
 
 
 def _live(
-    workdir: Path, scenario: str, speed: float, ports: DemoPorts, duration: float | None
+    workdir: Path,
+    scenario: str,
+    speed: float,
+    ports: DemoPorts,
+    duration: float | None,
+    replay_ms: int | None = None,
 ) -> dict[str, Any] | None:
     """Prepare, run and (headless) summarize; returns the summary of a headless run."""
     from seabridge.node.demo import prepare, summarize
@@ -113,7 +128,7 @@ def _live(
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     err.print(f"demo: {scenario} at {speed:g}x in {workdir}", markup=False)
-    run = asyncio.run(_run(setup, duration))
+    run = asyncio.run(_run(setup, duration, replay_ms))
     if run.failed:
         raise SeabridgeError(
             f"the demo stopped: {', '.join(run.failed)} ended early (see the log above); "
@@ -140,7 +155,7 @@ def _check_ports(ports: DemoPorts) -> None:
                     ) from None
 
 
-async def _run(setup: DemoSetup, duration: float | None) -> DemoRun:
+async def _run(setup: DemoSetup, duration: float | None, replay_ms: int | None) -> DemoRun:
     """Both nodes served as ``seabridge serve`` serves one (its Ctrl-C handler stops both)."""
     from seabridge.node.demo import run_demo
     from seabridge.web.server import serve_service
@@ -155,6 +170,7 @@ async def _run(setup: DemoSetup, duration: float | None) -> DemoRun:
         serve,
         stop=asyncio.Event(),
         duration_s=duration,
+        min_replay_ms=replay_ms,
         on_ready=None if duration is not None else _announce,
     )
 

@@ -428,14 +428,17 @@ async def run_demo(
     *,
     stop: asyncio.Event,
     duration_s: float | None = None,
+    min_replay_ms: int | None = None,
     drain_s: float = 30.0,
     on_ready: Callable[[DemoRun], None] | None = None,
     wall: Clock | None = None,
 ) -> DemoRun:
     """Serve both nodes (``serve``) until ``stop`` is set, a node stops serving (Ctrl-C, a
-    port in use) or ``duration_s`` wall seconds pass; with a duration, then settle (see
-    :func:`_settle`: at most ``drain_s``) so that every message counted is receipted. Every
-    node is stopped and closed on return."""
+    port in use) or ``duration_s`` wall seconds pass, and then (given ``min_replay_ms``) the
+    replay clock has advanced that far (a loaded machine replays slower than the speed: the
+    clock waits for the ingest); with a duration, then settle (see :func:`_settle`: at most
+    ``drain_s``) so that every message counted is receipted. Every node is stopped and
+    closed on return."""
     wall = wall or SystemClock()
     clock = DemoClock(wall.now_ms(), setup.speed, wall)
     feed = FeedWriter(setup.scenario, setup.feed, clock, clock.origin_ms)
@@ -464,6 +467,8 @@ async def run_demo(
             on_ready(run)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_first(run.tasks, stop.wait()), duration_s)
+        if min_replay_ms is not None:
+            await _replayed(run, stop, clock.origin_ms + min_replay_ms)
         feed.stop()
         run.failed = _failed(run.tasks, serving)
         if duration_s is not None and not serving.is_set():
@@ -480,6 +485,15 @@ async def run_demo(
         for node in nodes.values():
             await node.stop()  # idempotent: serve stopped it, unless it never started
     return run
+
+
+async def _replayed(run: DemoRun, stop: asyncio.Event, until_ms: int) -> None:
+    """Wait until the replay clock reaches ``until_ms`` (or the scenario's data ends, a node
+    stops serving, or ``stop``)."""
+    while run.clock.now_ms() < until_ms and not stop.is_set() and not run.feed.finished:
+        if any(task.done() for task in run.tasks):
+            return
+        await asyncio.sleep(_DRAIN_POLL_S)
 
 
 def _failed(tasks: list[asyncio.Task[None]], serving: asyncio.Event) -> list[str]:
