@@ -233,8 +233,20 @@ def test_a_selected_vessel_shows_its_name_and_party(jcg: Page) -> None:
         timeout=SEEN_S * 1000,
     )
     # Live positions carry the static fields too (name, ship_type, flag, party: the node's
-    # VesselStatics), so the name comes without asking /api/vessels again: the scenario's
-    # static reports arrive every 6 replayed minutes, and the panel follows the live feed.
+    # VesselStatics), so the name comes without asking /api/vessels again: the panel follows
+    # the live feed. The scenario's static reports arrive every 6 replayed minutes, which on
+    # a loaded machine (the replay waits for the ingest) can take longer than SEEN_S: first
+    # wait (page-side, with the page's session) until the node itself knows the name.
+    jcg.wait_for_function(
+        """async (mmsi) => {
+            const r = await fetch("/api/vessels");
+            const fc = await r.json();
+            return fc.features.some((f) => f.properties.mmsi === mmsi && f.properties.name);
+        }""",
+        arg=int(VESSEL),
+        polling=1000,
+        timeout=4 * SEEN_S * 1000,
+    )
     jcg.evaluate("(mmsi) => window.seabridge.selectVessel(mmsi)", int(VESSEL))
     panel = jcg.locator("#vessel-panel")
     try:

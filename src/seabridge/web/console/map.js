@@ -19,7 +19,6 @@ import {
 } from "./symbols.js";
 
 const TRAIL_POINTS = 40; // positions kept per vessel for the live trail
-const TRACK_HOURS = 6; // history fetched for a selected vessel
 const EVENT_HOURS = 24;
 const ZONE_STYLE = {
   territorial_sea_belt: { fill: "#0284c7", opacity: 0.1, line: "#0369a1", dash: [1] },
@@ -435,9 +434,9 @@ export function createMap(container, panel, { onMove, onIncident } = {}) {
   }
 
   async function loadTrack(mmsi) {
-    const end = new Date();
-    const start = new Date(end.getTime() - TRACK_HOURS * 3600e3);
-    const q = new URLSearchParams({ mmsi: String(mmsi), start: start.toISOString(), end: end.toISOString() });
+    // No window: the node answers the last 48 h before its own clock, which is the data's
+    // time (a replay runs ahead of this browser's clock; a live feed lags it).
+    const q = new URLSearchParams({ mmsi: String(mmsi) });
     try {
       const fc = await api(`/api/tracks?${q}`);
       const party = partyOf(vessels.get(mmsi)?.properties?.party);
