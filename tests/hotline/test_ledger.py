@@ -56,6 +56,17 @@ def test_send_is_idempotent_on_msg_id(pair: LedgerPair) -> None:
     assert pair.jcg.size(OWN) == 1
 
 
+def test_read_entries_pages_through_the_log_from_start(
+    pair: LedgerPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("seabridge.hotline.ledger.MAX_PULL", 2)  # pages of two
+    sent = [pair.jcg.send("ccg", "note", message(str(n))) for n in range(5)]
+    assert len(pair.jcg.entries(OWN, 0, 5)) == 2
+    assert list(pair.jcg.read_entries(OWN, 1)) == sent[1:]
+    assert list(pair.jcg.read_entries(OWN)) == sent
+    assert list(pair.jcg.read_entries(OWN, 5)) == []
+
+
 def test_msg_ids_are_unique_and_sortable() -> None:
     ids = [new_msg_id(START_MS + i) for i in range(100)]
     assert len(set(ids)) == 100

@@ -578,6 +578,19 @@ class Ledger:
             end = min(end, start + MAX_PULL)
             return log_rows.signed_entries(self._store.conn, origin, start, end)
 
+    def read_entries(self, origin: str, start: int = 0) -> Iterator[Entry]:
+        """The entries of ``origin`` from ``start`` to its size when called, parsed, fetched
+        a page of :data:`MAX_PULL` at a time (entries appended meanwhile wait for the next
+        call)."""
+        size = self.size(origin)
+        while start < size:
+            page = self.entries(origin, start, size)
+            if not page:
+                return
+            for data, _ in page:
+                yield Entry.from_bytes(data)
+            start += len(page)
+
     def inclusion_proof(self, origin: str, index: int, size: int) -> list[bytes]:
         """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size``."""
         with self._lock, self._store.snapshot() as conn:

@@ -7,13 +7,13 @@ incidents, like an operator would. Never imports the web layer or the CLI.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from seabridge.clock import Clock
 from seabridge.hotline.entries import Entry, Ref, parse_timestamp
-from seabridge.hotline.ledger import MAX_PULL, Ledger
+from seabridge.hotline.ledger import Ledger
 
 if TYPE_CHECKING:
     from seabridge.node.incidents import IncidentsService
@@ -74,7 +74,7 @@ class DemoBot:
     def step(self) -> list[Entry]:
         """Read new peer messages, send the acks now due; returns the acks sent."""
         origin = self.ledger.mirror_origin(self.peer)
-        for entry in _entries(self.ledger, origin, self._next):
+        for entry in self.ledger.read_entries(origin, self._next):
             self._next = entry.seq + 1
             if entry.kind not in _ASKING or entry.deadline is None:
                 continue
@@ -126,14 +126,3 @@ class DemoBot:
             if row["correlation_key"] == item.incident:
                 manager.operator_note(row["id"], BOT_USER, text)
                 return
-
-
-def _entries(ledger: Ledger, origin: str, start: int) -> Iterator[Entry]:
-    size = ledger.size(origin)
-    while start < size:
-        page = ledger.entries(origin, start, min(size, start + MAX_PULL))
-        if not page:
-            return
-        for data, _ in page:
-            yield Entry.from_bytes(data)
-        start += len(page)

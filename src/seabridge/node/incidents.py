@@ -34,7 +34,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from seabridge.detect.rulebook import Rulebook, load_rulebook, pack_rulebooks
 from seabridge.errors import IncidentError, PackError
 from seabridge.geo import load_zones
 from seabridge.hotline.entries import Entry, Ref, parse_timestamp
-from seabridge.hotline.ledger import MAX_PULL, Ledger
+from seabridge.hotline.ledger import Ledger
 from seabridge.incidents import (
     AgreementBook,
     AgreementMessage,
@@ -146,7 +146,7 @@ class IncidentsService:
         mirrors hold, then :meth:`~seabridge.incidents.IncidentManager.check_timers` (sends
         what a crash left pending; overdue timers come back as ``overdue`` changes)."""
         for peer in sorted(self.ledger.peers):
-            for entry in _entries(self.ledger, self.ledger.mirror_origin(peer)):
+            for entry in self.ledger.read_entries(self.ledger.mirror_origin(peer)):
                 if entry.kind == "agreement":
                     self._record(peer, entry)
         return self.check()
@@ -210,7 +210,7 @@ class IncidentsService:
         for peer in self.ledger.channels:
             origin = self.ledger.own_origin(peer)
             start = self._own_scanned.get(origin, 0)
-            for entry in _entries(self.ledger, origin, start):
+            for entry in self.ledger.read_entries(origin, start):
                 if entry.kind == "agreement":
                     self._record(self.node.party, entry)
                 elif entry.kind == "deadline-missed":
@@ -454,17 +454,6 @@ def _rulebooks(pack: Pack, parties: Sequence[Party]) -> tuple[Rulebook, ...]:
     return tuple(
         load_rulebook(path, pack, zone_ids=zone_ids, parties=parties) for path in paths.values()
     )
-
-
-def _entries(ledger: Ledger, origin: str, start: int = 0) -> Iterator[Entry]:
-    size = ledger.size(origin)
-    while start < size:
-        page = ledger.entries(origin, start, min(size, start + MAX_PULL))
-        if not page:
-            return
-        for data, _ in page:
-            yield Entry.from_bytes(data)
-        start += len(page)
 
 
 def peer_message(peer: str, entry: Entry) -> PeerMessage:

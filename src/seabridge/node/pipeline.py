@@ -305,20 +305,13 @@ class Pipeline:
         peer or not) and every peer's mirror; update the queue-depth gauges."""
         ledger, now_ms = self.parts.ledger, self.parts.clock.now_ms()
         for peer, origin, outbound in _origins(ledger):
-            start, size = self._seen_sizes.get(origin, 0), ledger.size(origin)
-            while start < size:  # entries() returns at most MAX_PULL at a time
-                batch = ledger.entries(origin, start, size)
-                for data, _ in batch:
-                    entry = Entry.from_bytes(data)
-                    if outbound:
-                        self._sent_ms.setdefault(peer, {})[entry.seq] = now_ms
-                    self.parts.hub.publish("hotline", _entry_json(peer, outbound, entry))
-                start += len(batch)
-                self._seen_sizes[origin] = start
-                if not batch:
-                    break
+            for entry in ledger.read_entries(origin, self._seen_sizes.get(origin, 0)):
+                if outbound:
+                    self._sent_ms.setdefault(peer, {})[entry.seq] = now_ms
+                self.parts.hub.publish("hotline", _entry_json(peer, outbound, entry))
+                self._seen_sizes[origin] = entry.seq + 1
             if outbound:
-                depth = size - ledger.delivery_state(peer).acked_size
+                depth = ledger.size(origin) - ledger.delivery_state(peer).acked_size
                 self.parts.metrics.set("seabridge_hotline_queue_depth", max(0, depth), peer=peer)
 
     def on_receipt(self, peer: str, size: int) -> None:
