@@ -6,17 +6,26 @@ several test folders have a conftest.py of their own.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from seabridge.ais.nmea import NmeaDecoder
 from seabridge.ais.quarantine import Quarantine
 from seabridge.ais.summary import IngestSummary
+
+if TYPE_CHECKING:  # the web layer loads only in the tests that serve a node
+    from seabridge.node.directory import Address, ConsoleTLS
+    from seabridge.node.service import Node
 
 
 @dataclass
@@ -85,3 +94,61 @@ def demo_ports_base() -> int:
             continue
         return base
     raise RuntimeError("no four free loopback ports for the demo")
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct loopback ports free now (the OS picks them)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@contextmanager
+def served(
+    node: Node,
+    federation: Address,
+    console: Address,
+    console_tls: ConsoleTLS | None = None,
+) -> Iterator[Node]:
+    """``serve_service`` over ``node`` on its own event loop in a thread until the block
+    ends; an error in the thread fails the test instead of being lost."""
+    from seabridge.web.server import serve_service
+
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    ready = threading.Event()
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(
+                serve_service(
+                    node,
+                    federation=federation,
+                    console=console,
+                    console_tls=console_tls,
+                    stop=stop,
+                    on_ready=lambda _node: ready.set(),
+                    log_level="warning",
+                )
+            )
+        except BaseException as exc:  # surfaced by the test, not lost in the thread
+            failed.append(exc)
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=run, name="served-node")
+    thread.start()
+    try:
+        assert ready.wait(120) and not failed, failed
+        yield node
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(120)
+        loop.close()
+    assert not failed, failed

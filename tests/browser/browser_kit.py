@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,7 +32,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, Page, Route
 
-from support import demo_ports_base
+from support import demo_ports_base, free_ports
 
 __all__ = [
     "ARTIFACTS",
@@ -69,20 +68,6 @@ def strings(lang: str) -> dict[str, str]:
     """The console's UI strings in ``lang`` (``i18n/<lang>.json``, the file the page loads)."""
     data: dict[str, str] = json.loads((CONSOLE / "i18n" / f"{lang}.json").read_text("utf-8"))
     return data
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct loopback ports free now (the OS picks them)."""
-    sockets: list[socket.socket] = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,8 @@ on free loopback ports); the CLI reaches it over real sockets.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +24,7 @@ from seabridge.clock import ManualClock, SystemClock
 from seabridge.node import init_node
 from seabridge.node.client import CLI_TOKEN_FILE, SERVE_FILE, serving
 from seabridge.node.directory import Address
+from support import free_ports, served
 
 runner = CliRunner()
 
@@ -71,7 +69,7 @@ def test_a_served_node_without_a_token_file_names_it(node_dir: Path) -> None:
 
 
 def test_a_served_node_that_does_not_answer_says_so(node_dir: Path) -> None:
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1)
     record = {"pid": os.getppid(), "console": f"http://127.0.0.1:{port}", "federation": "x"}
     (node_dir / SERVE_FILE).write_text(json.dumps(record))
     (node_dir / CLI_TOKEN_FILE).write_text("sbt_whatever\n")
@@ -93,58 +91,15 @@ def test_a_stale_serve_file_is_ignored(node_dir: Path) -> None:
 # --- through a served node ---------------------------------------------------------------
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 @contextmanager
 def _served(root: Path) -> Iterator[Path]:
     """``serve_service`` over the node in ``root`` (no sources) until the block ends."""
     from seabridge.node.service import Node
-    from seabridge.web.server import serve_service
 
-    federation, console = (Address("127.0.0.1", port) for port in _free_ports(2))
-    node = Node.open(root, SystemClock(), sources=[])
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    ready = threading.Event()
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            loop.run_until_complete(
-                serve_service(
-                    node,
-                    federation=federation,
-                    console=console,
-                    stop=stop,
-                    on_ready=lambda _node: ready.set(),
-                    log_level="warning",
-                )
-            )
-        except BaseException as exc:  # surfaced by the test, not lost in the thread
-            failed.append(exc)
-        finally:
-            ready.set()
-
-    thread = threading.Thread(target=run, name="served-node")
-    thread.start()
-    try:
-        assert ready.wait(120) and not failed, failed
+    federation, console = (Address("127.0.0.1", port) for port in free_ports(2))
+    with served(Node.open(root, SystemClock(), sources=[]), federation, console):
         assert serving(root) is not None and (root / CLI_TOKEN_FILE).is_file()
         yield root
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(120)
-        loop.close()
-    assert not failed, failed
     assert serving(root) is None and not (root / CLI_TOKEN_FILE).exists()
 
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import ssl
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,62 +26,21 @@ from seabridge.node.directory import Address, ConsoleTLS
 from seabridge.node.service import Node
 from seabridge.node.users import UserStore
 from seabridge.web.server import serve_service
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+from support import free_ports, served
 
 
 @contextmanager
 def _served(node: Node, console: Address, tls: ConsoleTLS | None) -> Iterator[dict[str, str]]:
     """``serve_service`` over ``node`` until the block ends; yields serve.json."""
-    federation = Address("127.0.0.1", _free_ports(1)[0])
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    ready = threading.Event()
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            loop.run_until_complete(
-                serve_service(
-                    node,
-                    federation=federation,
-                    console=console,
-                    console_tls=tls,
-                    stop=stop,
-                    on_ready=lambda _node: ready.set(),
-                    log_level="warning",
-                )
-            )
-        except BaseException as exc:  # surfaced by the test, not lost in the thread
-            failed.append(exc)
-        finally:
-            ready.set()
-
-    thread = threading.Thread(target=run, name="served-console")
-    thread.start()
-    try:
-        assert ready.wait(120) and not failed, failed
+    federation = Address("127.0.0.1", free_ports(1)[0])
+    with served(node, federation, console, tls):
         yield json.loads((node.config.dir.root / SERVE_FILE).read_text())
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(120)
-        loop.close()
-    assert not failed, failed
 
 
 @pytest.fixture
 def node(tmp_path: Path) -> Iterator[Node]:
     clock = ManualClock(SystemClock().now_ms())  # OpenSSL checks certificates on the wall
-    fed, panel = _free_ports(2)
+    fed, panel = free_ports(2)
     config = init_node(
         tmp_path / "jcg", "jcg", "JCG", f"127.0.0.1:{fed}", f"127.0.0.1:{panel}", clock
     )
