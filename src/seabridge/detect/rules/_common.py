@@ -100,6 +100,11 @@ def split_pair_key(key: int) -> tuple[int, int]:
     return key >> 32, key & 0xFFFFFFFF
 
 
+def split_pair_keys(keys: I64) -> list[tuple[int, int]]:
+    """The sorted MMSIs of many pair keys (:func:`split_pair_key` a column at a time)."""
+    return list(zip((keys >> 32).tolist(), (keys & 0xFFFFFFFF).tolist(), strict=True))
+
+
 def plane_distance_m(lat_a: F64, lon_a: F64, lat_b: F64, lon_b: F64) -> F64:
     """Distances on each pair's local plane (WGS-84 radii at its mid latitude), metres."""
     mid = 0.5 * (lat_a + lat_b)

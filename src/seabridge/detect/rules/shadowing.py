@@ -39,6 +39,7 @@ from seabridge.detect.rules._common import (
     frame_rows,
     pair_keys,
     pairs_within,
+    split_pair_keys,
     update_runs,
 )
 from seabridge.units import M_PER_NM
@@ -136,7 +137,7 @@ class Shadowing(Rule):
         keys = runs["key"][rows]
         samples = runs["samples"][rows].astype(np.float64)  # >= 1: a run has its first tick
         columns = zip(
-            zip((keys >> 32).tolist(), (keys & 0xFFFFFFFF).tolist(), strict=True),  # (a, b)
+            split_pair_keys(keys),  # (a, b)
             runs["lat"][rows].tolist(),
             runs["lon"][rows].tolist(),
             (span[rows] / 1000.0).tolist(),
