@@ -226,17 +226,16 @@ def _event_line(event: dict[str, Any]) -> str:
 
 
 def _statics(node_dir: Path, mmsis: list[int]) -> dict[int, dict[str, Any]]:
-    """Static reports of ``mmsis`` from the node's track store, when it can be read here: not
-    while ``seabridge serve`` holds it (the console shows them then), nor before any ingest."""
-    from seabridge.node.client import serving
+    """Static reports of ``mmsis`` from the node's track store (through the node's API while
+    ``seabridge serve`` holds it: :func:`seabridge.cli.tracks.open_store`); none before any
+    ingest."""
+    from seabridge.cli.tracks import open_store
+    from seabridge.node.apiclient import Mirror
 
-    path = node_dir / "tracks.duckdb"
-    if not mmsis or serving(node_dir) is not None or not path.exists():
+    if not mmsis or not (node_dir / "tracks.duckdb").exists():
         return {}
-    from seabridge.tracks import TrackStore
-
     wanted = set(mmsis)
-    with TrackStore.open(path, read_only=True) as store:
+    with open_store(None, node_dir, Mirror(positions=False, vessels=True)) as store:
         rows = store.vessels().to_pylist()
     return {int(row["mmsi"]): row for row in rows if int(row["mmsi"]) in wanted}
 
