@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seabridge.ais import nmea
+from seabridge.ais import nmea, sentences
 from seabridge.ais._rows import rows_of
 from seabridge.ais.framing import frame_tagged
 from seabridge.ais.nmea import NmeaDecoder
@@ -59,7 +59,7 @@ class RecordingQuarantine(Quarantine):
 def one_by_one() -> Iterator[None]:
     """The decoder with its bulk paths turned off."""
     with (
-        mock.patch.object(nmea, "frame_tagged", lambda lines: None),
+        mock.patch.object(sentences, "frame_tagged", lambda lines: None),
         mock.patch.object(NmeaDecoder, "_bulk_packed", lambda *args: None),
         mock.patch.object(nmea, "_REPEATED_TYPES", frozenset()),
     ):
@@ -95,8 +95,9 @@ def _frames(
     decoder = _decoder(quarantine, start_ms)
     out: list[Any] = []
     for chunk in chunks:
-        framed = decoder._framed(chunk, receive_ms)
-        state = (decoder._line_no, decoder._gatehouse_ms, dict(decoder._groups))
+        framer = decoder.framer
+        framed = framer.frame(chunk, receive_ms)
+        state = (framer.line_no, framer.gatehouse_ms, dict(framer.groups))
         out.append((dataclasses.astuple(framed), state, decoder.summary.lines))
     out.append(quarantine.records)
     return out

@@ -2,9 +2,9 @@
 
 :class:`NmeaDecoder` takes chunks of raw lines from one input stream and:
 
-1. frames each line (:mod:`seabridge.ais.framing`): tag blocks, leading timestamps,
-   USCG trailers, Gatehouse wrappers, concatenated sentences; chunks of bare sentences, and
-   the lines of the common ``\\s:station,c:time*hh\\!AIVDM...`` form, in bulk;
+1. frames the lines into sentences (:mod:`seabridge.ais.sentences`): tag blocks, leading
+   timestamps, USCG trailers, Gatehouse wrappers, concatenated sentences; chunks of bare
+   sentences and the lines of the common tagged form in bulk;
 2. verifies every sentence's checksum, a whole chunk at once with numpy;
 3. assembles multipart messages keyed by (tag-block station, channel, sequential id) within
    this stream, with an age limit, so fragments heard by two stations never mix;
@@ -26,9 +26,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import pairwise
 from typing import Any, cast
 
 import numpy as np
@@ -37,19 +36,12 @@ from pyais.bit_vector import SUPPORTS_FAST_PATH, bit_vector
 from pyais.exceptions import InvalidNMEAMessageException
 from pyais.messages import MAX_PAYLOAD_LEN, MSG_CLASS, AISSentence
 
-from seabridge.ais.framing import (
-    TagBlock,
-    TaggedLines,
-    frame_line,
-    frame_tagged,
-    gatehouse_time_ms,
-    trailer_time_ms,
-)
 from seabridge.ais.mid import is_valid_mmsi
 from seabridge.ais.normalize import RawPositions
 from seabridge.ais.packed import PACKED_CHARS, PACKED_TYPES, find_packed, second_of
 from seabridge.ais.quarantine import Quarantine, Reason
 from seabridge.ais.records import StaticBuilder
+from seabridge.ais.sentences import SentenceFramer, Sentences, checksums_ok
 from seabridge.ais.statics import static_row
 from seabridge.ais.summary import IngestSummary
 
@@ -58,12 +50,8 @@ __all__ = ["NmeaDecoder", "UntimedClock"]
 # When no data time is known, a multipart message whose fragments span more input lines
 # than this is incomplete.
 MAX_AGE_LINES = 1000
-_BANG, _HASH, _DOLLAR = ord("!"), ord("#"), ord("$")
-_STAR, _BACKSLASH, _V, _D, _M, _O = (ord(c) for c in "*\\VDMO")
-_MIN_SENTENCE = len(b"!AIVDM,1,1,,,,0*00")
 # The six-bit armoring alphabet ('0'-'W', '`'-'w'; ITU-R M.1371-5 annex 8 / IEC 61162-1).
 _ARMOR = bytes(range(48, 88)) + bytes(range(96, 120))
-_AIS_SENTENCES = (b"VDM", b"VDO")
 # Message types whose content becomes records: positions (1-3, 9, 18, 19, 27) and static
 # data (5, 19, 24). Other valid types are counted by type without being decoded.
 _STORED_TYPES = frozenset({1, 2, 3, 5, 9, 18, 19, 24, 27})
@@ -87,22 +75,6 @@ _SIXBIT_ARRAY = np.array(_SIXBIT, dtype=np.intp)
 # Chunks shorter than this are not worth numpy's fixed costs.
 _BULK_MIN = 64
 _FILL_BITS = {b"0": 0, b"1": 1, b"2": 2, b"3": 3, b"4": 4, b"5": 5}
-_HEX = np.full(256, 255, dtype=np.uint8)
-for _i, _c in enumerate(b"0123456789ABCDEF"):
-    _HEX[_c] = _i
-for _i, _c in enumerate(b"abcdef"):
-    _HEX[_c] = 10 + _i
-
-
-@dataclass(slots=True)
-class _Sentences:
-    """The AIS sentences of one chunk, in input order, as parallel columns."""
-
-    text: list[bytes] = field(default_factory=list)
-    line_no: list[int] = field(default_factory=list)
-    raw: list[bytes] = field(default_factory=list)
-    time_ms: list[int | None] = field(default_factory=list)
-    station: list[str | None] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -113,51 +85,6 @@ class _Pending:
     lines: list[tuple[int, bytes]]
     time_ms: int | None
     first_line: int
-
-
-def _pick(found: _Sentences, rows: list[int]) -> _Sentences:
-    """The sentences at ``rows``, in their order."""
-    return _Sentences(
-        [found.text[i] for i in rows],
-        [found.line_no[i] for i in rows],
-        [found.raw[i] for i in rows],
-        [found.time_ms[i] for i in rows],
-        [found.station[i] for i in rows],
-    )
-
-
-def checksums_ok(sentences: Sequence[bytes]) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    """NMEA checksums of many ``!...*hh`` sentences at once (XOR of bytes between ! and *)."""
-    count = len(sentences)
-    if count == 0:
-        return np.zeros(0, dtype=bool)
-    lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=count)
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    data = np.frombuffer(b"".join(sentences), dtype=np.uint8)
-    prefix = np.bitwise_xor.accumulate(data)
-    # XOR over [start + 1, end - 3): prefix[end - 4] ^ prefix[start]
-    computed = prefix[ends - 4] ^ prefix[starts]
-    high, low = _HEX[data[ends - 2]], _HEX[data[ends - 1]]
-    expected = (high.astype(np.int32) << 4) | low
-    ok: np.ndarray[Any, np.dtype[np.bool_]] = (computed == expected) & (high != 255) & (low != 255)
-    return ok
-
-
-def _inherit(tag: TagBlock | None, previous: TagBlock | None) -> TagBlock | None:
-    """Sentences concatenated on one line came from one receiver: a later tag block that
-    lacks the station or the time takes them from the one before it on the line."""
-    if previous is None:
-        return tag
-    if tag is None:
-        return TagBlock(previous.time_ms, previous.station, None)
-    if tag.station is not None and tag.time_ms is not None:
-        return tag
-    return TagBlock(
-        tag.time_ms if tag.time_ms is not None else previous.time_ms,
-        tag.station if tag.station is not None else previous.station,
-        tag.group,
-    )
 
 
 class UntimedClock:
@@ -252,11 +179,9 @@ class NmeaDecoder:
         self.statics = StaticBuilder()
         self._max_age_ms = round(max_age_s * 1000)
         self._untimed = UntimedClock(start_ms) if start_ms is not None else None
-        self._line_no = 0
+        self.framer = SentenceFramer(summary, self._reject)
         self._latest_ms: int | None = None
-        self._gatehouse_ms: int | None = None
         self._pending: dict[tuple[str | None, str, int | None], _Pending] = {}
-        self._groups: dict[str, tuple[str | None, int | None]] = {}
         self._type_counts = [0] * 28
         self._decoded: dict[tuple[int, int, int, int], list[Any]] = {}
         self._rejected_lines: set[int] = set()  # in the current chunk
@@ -273,12 +198,12 @@ class NmeaDecoder:
 
     def feed(self, lines: Sequence[bytes], receive_ms: int | None = None) -> None:
         """Decode a chunk of raw lines; ``receive_ms`` is the live receive time, if any."""
-        found = self._framed(lines, receive_ms)
+        found = self.framer.frame(lines, receive_ms)
         checked = checksums_ok(found.text)
         self._rejected_lines.clear()
         rest = self._bulk_packed(found, checked)
         if rest is not None:
-            found, checked = _pick(found, rest), checked[rest]
+            found, checked = found.pick(rest), checked[rest]
         good = checked.tolist()
         message, packed = self._message, self._packed
         latest = self._latest_ms if self._latest_ms is not None else -1
@@ -313,7 +238,7 @@ class NmeaDecoder:
         self._expire()
 
     def _bulk_packed(
-        self, found: _Sentences, good: np.ndarray[Any, np.dtype[np.bool_]]
+        self, found: Sentences, good: np.ndarray[Any, np.dtype[np.bool_]]
     ) -> list[int] | None:
         """Take every whole 168-bit report of the chunk at once (:func:`find_packed`); the
         indices of the sentences left for :meth:`feed`'s loop, or None when none was taken.
@@ -400,208 +325,6 @@ class NmeaDecoder:
         summary.statics += len(self.statics)
         return positions, self.statics.flush()
 
-    def _framed(self, lines: Sequence[bytes], receive_ms: int | None) -> _Sentences:
-        """The chunk's sentences: in bulk when every line is bare, or for the lines of the
-        common tagged form; else line by line. All three give the same columns."""
-        return (
-            self._frame_plain(lines, receive_ms)
-            or self._frame_tagged(lines, receive_ms)
-            or self._frame(lines, receive_ms)
-        )
-
-    def _frame_plain(self, lines: Sequence[bytes], receive_ms: int | None) -> _Sentences | None:
-        """A chunk of nothing but bare ``!xxVDM``/``!xxVDO`` sentences, framed in bulk.
-
-        Many feeds are exactly that: one sentence per line, no tag block, no trailer, no
-        timestamp. numpy checks the whole chunk at once; any other line anywhere in it (a
-        tag block, a comment, a CR, a trailer, a ``$`` sentence) returns None and the chunk
-        goes through :meth:`_frame` line by line.
-        """
-        count = len(lines)
-        if count == 0 or self._gatehouse_ms is not None or lines[0][:1] != b"!":
-            return None
-        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=count)
-        if int(lengths.min()) < _MIN_SENTENCE:
-            return None
-        data = np.frombuffer(b"".join(lines), dtype=np.uint8)
-        ends = np.cumsum(lengths)
-        starts = ends - lengths
-        plain = (
-            (data[starts] == _BANG)
-            & (data[ends - 3] == _STAR)
-            & (data[starts + 3] == _V)
-            & (data[starts + 4] == _D)
-            & ((data[starts + 5] == _M) | (data[starts + 5] == _O))
-        )
-        if not plain.all():
-            return None
-        # One '!' and one '*' per line, and no tag block or '$' sentence anywhere.
-        if np.count_nonzero(data == _BANG) != count or np.count_nonzero(data == _STAR) != count:
-            return None
-        if np.count_nonzero((data == _BACKSLASH) | (data == _DOLLAR)):
-            return None
-        first = self._line_no + 1
-        self._line_no += count
-        self.summary.lines += count
-        texts = list(lines)
-        return _Sentences(
-            texts, list(range(first, first + count)), texts, [receive_ms] * count, [None] * count
-        )
-
-    def _frame_tagged(self, lines: Sequence[bytes], receive_ms: int | None) -> _Sentences | None:
-        """The lines of the common tagged form (``\\s:x,c:t*hh\\!AIVDM...``) framed in bulk
-        by :func:`~seabridge.ais.framing.frame_tagged`, the others line by line, in order.
-
-        A tagged line's time is its ``c:``, so a pending ``$PGHP`` time goes unused (and is
-        spent, as :meth:`_add` does); it has no ``g:``, so group state is untouched. None
-        when no line is of that form.
-        """
-        tagged = frame_tagged(lines)
-        if tagged is None:
-            return None
-        count = len(lines)
-        if tagged.index.size == count:
-            return self._take_tagged(tagged, 0, count)
-        mask = np.zeros(count, dtype=bool)
-        mask[tagged.index] = True
-        cuts = [0, *(np.flatnonzero(mask[1:] != mask[:-1]) + 1).tolist(), count]
-        out = _Sentences()
-        done = 0  # tagged lines taken so far
-        for begin, end in pairwise(cuts):
-            if mask[begin]:
-                part = self._take_tagged(tagged, done, done + end - begin)
-                done += end - begin
-            else:
-                part = self._frame(lines[begin:end], receive_ms)
-            out.text += part.text
-            out.line_no += part.line_no
-            out.raw += part.raw
-            out.time_ms += part.time_ms
-            out.station += part.station
-        return out
-
-    def _take_tagged(self, tagged: TaggedLines, begin: int, end: int) -> _Sentences:
-        """Tagged lines ``begin:end`` (consecutive in the chunk), numbered and counted."""
-        first = self._line_no + 1
-        self._line_no += end - begin
-        self.summary.lines += end - begin
-        self._gatehouse_ms = None
-        return _Sentences(
-            tagged.text[begin:end],
-            list(range(first, first + end - begin)),
-            tagged.raw[begin:end],
-            tagged.time_ms[begin:end],
-            tagged.station[begin:end],
-        )
-
-    def _frame(self, lines: Sequence[bytes], receive_ms: int | None) -> _Sentences:
-        out = _Sentences()
-        text, numbers, raws, times, stations = (
-            out.text,
-            out.line_no,
-            out.raw,
-            out.time_ms,
-            out.station,
-        )
-        line_no = self._line_no
-        counted = 0
-        for raw in lines:
-            line_no += 1
-            line = raw.strip()
-            if not line or line[0] == _HASH:
-                continue
-            counted += 1
-            if line[0] == _BANG and b"\\" not in line and line.count(b"!") == 1:
-                star = line.find(b"*")
-                if star < 0 or len(line) < star + 3:
-                    self._reject(Reason.BAD_FRAMING, line_no, line)
-                    continue
-                if line[3:6] not in _AIS_SENTENCES:
-                    self._reject(Reason.NOT_AIS, line_no, line)
-                    continue
-                time_ms = trailer_time_ms(line[star + 3 :]) if len(line) > star + 3 else None
-                if self._gatehouse_ms is not None:
-                    time_ms = self._gatehouse_ms if time_ms is None else time_ms
-                    self._gatehouse_ms = None
-                if time_ms is None:
-                    time_ms = receive_ms
-                text.append(line[: star + 3])
-                numbers.append(line_no)
-                raws.append(line)
-                times.append(time_ms)
-                stations.append(None)
-                continue
-            self._frame_slow(out, line, line_no, receive_ms)
-        self._line_no = line_no
-        self.summary.lines += counted
-        return out
-
-    def _frame_slow(
-        self, out: _Sentences, line: bytes, line_no: int, receive_ms: int | None
-    ) -> None:
-        framed = frame_line(line)
-        previous: TagBlock | None = None
-        for piece in framed.pieces:
-            time_ms = piece.trailer_time_ms
-            if time_ms is None:
-                time_ms = framed.leading_time_ms
-            tag = _inherit(piece.tag, previous)
-            self._add(out, piece.sentence, line_no, line, tag, time_ms, receive_ms)
-            previous = tag if tag is not None else previous
-        if framed.error is not None:
-            self._reject(Reason(framed.error), line_no, line)
-
-    def _add(
-        self,
-        out: _Sentences,
-        sentence: bytes,
-        line_no: int,
-        line: bytes,
-        tag: TagBlock | None,
-        line_time_ms: int | None,
-        receive_ms: int | None,
-    ) -> None:
-        if sentence[0] == _DOLLAR:
-            gatehouse = gatehouse_time_ms(sentence) if sentence.startswith(b"$PGHP") else None
-            if gatehouse is None:
-                self._reject(Reason.NOT_AIS, line_no, line)
-            self._gatehouse_ms = gatehouse
-            return
-        if sentence[3:6] not in _AIS_SENTENCES:
-            self._reject(Reason.NOT_AIS, line_no, line)
-            return
-        station: str | None = None
-        time_ms: int | None = None
-        if tag is not None:
-            station, time_ms = self._tag_context(tag)
-        if time_ms is None:
-            time_ms = line_time_ms
-        if time_ms is None:
-            time_ms = self._gatehouse_ms if self._gatehouse_ms is not None else receive_ms
-        self._gatehouse_ms = None
-        out.text.append(sentence)
-        out.line_no.append(line_no)
-        out.raw.append(line)
-        out.time_ms.append(time_ms)
-        out.station.append(station)
-
-    def _tag_context(self, tag: TagBlock) -> tuple[str | None, int | None]:
-        """Station and time of a tag block; later sentences of a ``g:`` group inherit them."""
-        station, time_ms = tag.station, tag.time_ms
-        if tag.group is not None:
-            number, total, group_id = tag.group
-            if number == 1:
-                if len(self._groups) > 4096:
-                    self._groups.pop(next(iter(self._groups)))
-                self._groups[group_id] = (station, time_ms)
-            else:
-                first_station, first_time = self._groups.get(group_id, (None, None))
-                station = station if station is not None else first_station
-                time_ms = time_ms if time_ms is not None else first_time
-                if number == total:
-                    self._groups.pop(group_id, None)
-        return station, time_ms
-
     # -- sentences and multipart assembly ----------------------------------------------
 
     def _fragment(
@@ -652,7 +375,7 @@ class NmeaDecoder:
             if pending.time_ms is not None and self._latest_ms is not None:
                 too_old = self._latest_ms - pending.time_ms > self._max_age_ms
             else:
-                too_old = self._line_no - pending.first_line > MAX_AGE_LINES
+                too_old = self.framer.line_no - pending.first_line > MAX_AGE_LINES
             if too_old:
                 self._drop_pending(key)
 
