@@ -60,17 +60,28 @@ def _ids(events: list[Any]) -> dict[str, Any]:
     return {event.id: event for event in events}
 
 
+def _warm(client: Any, factory: EngineFactory) -> None:
+    """Build an engine on every worker once (imports, numba kernels from the cache), as the
+    local engine's process already has."""
+    client.run(factory)
+
+
 def _measure(root: Path, factory: EngineFactory, client: Any) -> dict[str, Any]:
+    from dask.distributed import get_task_stream
+
     archive = Archive(root)
     engine = factory()
     started = time.perf_counter()
     local = final_events(run_archive(archive, engine))
     local_s = time.perf_counter() - started
     positions = engine.stats.positions
+    _warm(client, factory)
     started = time.perf_counter()
-    merged, results = run_partitioned(archive, factory, executor=dask_executor(client))
+    with get_task_stream(client) as stream:
+        merged, results = run_partitioned(archive, factory, executor=dask_executor(client))
     dask_s = time.perf_counter() - started
     read = sum(r.positions + r.run_on_positions for r in results)
+    parts = _partitions(results, stream.data, started)
     return {
         "positions": positions,
         "days": len(archive.days),
@@ -84,6 +95,36 @@ def _measure(root: Path, factory: EngineFactory, client: Any) -> dict[str, Any]:
         "dask_positions_read": read,
         "overhead_core_ratio": round(dask_s * WORKERS / local_s, 2),
         "speedup": round(local_s / dask_s, 2),
+        "partitions": parts,
+    }
+
+
+def _partitions(results: list[Any], stream: list[dict[str, Any]], t0: float) -> dict[str, Any]:
+    """Per partition: positions read (own + warm-up; run-on), wall and CPU seconds inside the
+    task; per worker (Dask's task stream): busy seconds and each task's span after submit."""
+    epoch0 = time.time() - (time.perf_counter() - t0)
+    workers: dict[str, dict[str, Any]] = {}
+    for task in stream:
+        compute = next(s for s in task["startstops"] if s["action"] == "compute")
+        row = workers.setdefault(str(task["worker"]), {"busy_s": 0.0, "tasks": []})
+        row["busy_s"] = round(row["busy_s"] + compute["stop"] - compute["start"], 1)
+        row["tasks"].append(
+            [round(compute["start"] - epoch0, 1), round(compute["stop"] - epoch0, 1)]
+        )
+    for row in workers.values():
+        row["tasks"].sort()
+    return {
+        "tasks": [
+            {
+                "index": r.partition.index,
+                "read": r.positions,
+                "run_on": r.run_on_positions,
+                "s": round(r.seconds, 1),
+                "cpu_s": round(r.cpu_seconds, 1),
+            }
+            for r in results
+        ],
+        "workers": workers,
     }
 
 

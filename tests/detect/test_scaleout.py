@@ -257,6 +257,20 @@ def test_engine_advance_fires_the_ticks_a_later_position_would() -> None:
     assert advanced.stats.last_tick_ms == fed.stats.last_tick_ms == 1_000_000_090_000
 
 
+def test_an_engine_following_some_entries_gives_exactly_their_events(mini: Mini) -> None:
+    """The run-on's Engine.follow: the followed entries' events as an engine following all
+    of them gives, and nothing of the others (screens still run for both)."""
+    followed = {"belt-12nm-entry", "shadowing"}
+    assert {e.rule_id for e in mini.oracle} > followed
+    engine = mini.factory()
+    engine.follow(followed)
+    with TrackStore.open(mini.store, read_only=True) as store:
+        events = final_events(run_store(store, engine))
+    assert _by_id(events) == _by_id([e for e in mini.oracle if e.rule_id in followed])
+    with pytest.raises(ValueError, match="no-such-rule"):
+        engine.follow({"no-such-rule"})
+
+
 def test_cli_ingest_archive_then_detect_archive_equals_the_store(
     mini: Mini, tmp_path: Path
 ) -> None:

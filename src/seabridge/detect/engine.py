@@ -35,7 +35,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,6 +194,7 @@ class Engine:
             _Entry(entry, rule) for entry, rule in zip(rulebook.rules, rules, strict=True)
         ]
         self._screens = [e for e in self._entries if e.rule.SCREENS]
+        self._active = list(self._entries)  # the entries evaluated at each tick
         self._frames = FrameBuilder(self.parties, zones, max_age_ms=self.settings.max_fix_age_ms)
         self._party_of: dict[int, int] = {}
         self._max_ts: int | None = None
@@ -266,6 +267,26 @@ class Engine:
             self._fire(self._next_tick)
         out, self._out = self._out, []
         return out
+
+    def follow(self, rule_ids: Collection[str] | None) -> None:
+        """From now on evaluate only the entries ``rule_ids`` (None: all of them again).
+
+        For replays that want only some entries' events (the scale-out engine's run-on, which
+        follows the events it owns): the others are neither observed nor evaluated, so their
+        state stays as it was and they emit nothing. Screens (data quality) always run, since
+        they decide which fixes every entry may use.
+
+        Raises:
+            ValueError: an id that is not an entry of the rulebook.
+        """
+        if rule_ids is None:
+            self._active = list(self._entries)
+            return
+        wanted = set(rule_ids)
+        unknown = wanted - {e.entry.id for e in self._entries}
+        if unknown:
+            raise ValueError(f"not in rulebook {self.ref.id}: {', '.join(sorted(unknown))}")
+        self._active = [e for e in self._entries if e.rule.SCREENS or e.entry.id in wanted]
 
     def finish(self) -> list[Event]:
         """Run the ticks still pending (up to the first tick at or after the newest data).
@@ -362,7 +383,7 @@ class Engine:
                 accepted = mask if accepted is None else accepted & mask
             usable = fixes if accepted is None else fixes.filter(pa.array(accepted))
             if usable.num_rows:
-                for entry in self._entries:
+                for entry in self._active:
                     if not entry.rule.SCREENS:
                         entry.rule.observe(usable)
             self._frames.apply(fixes, accepted)
@@ -371,7 +392,7 @@ class Engine:
         frame = self._frames.frame(tick_ms)
         for screen in self._screens:
             frame.usable &= np.asarray(screen.rule.usable(frame), dtype=np.bool_)
-        for entry in self._entries:
+        for entry in self._active:
             rule = entry.rule
             mask = applies_mask(
                 frame,
