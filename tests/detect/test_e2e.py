@@ -232,3 +232,46 @@ def test_ecs_mini_end_to_end(mini: Run) -> None:
     check_events_carry_the_rulebook_and_the_json_keys(mini)
     check_every_situation_is_found(mini)
     check_no_level_3_from_unscripted_traffic(mini)
+
+
+def test_pair_rules_skipping_pairs_without_an_anchor_change_no_event(
+    mini: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pair rule given ``anchors`` (the rows in the entry's fleets) leaves out the pairs
+    without one; the engine's fleet filter on the findings would drop them anyway. With the
+    fleet filter on all three pair rules, the events equal those of rules that ignore it."""
+    from seabridge.detect import parse_rulebook
+    from seabridge.detect.rules.close_quarters import CloseQuarters
+    from seabridge.detect.rules.encounter import Encounter
+    from seabridge.detect.rules.shadowing import Shadowing
+
+    pack = load_pack("ecs")
+    zones, parties = load_zones(pack), load_parties(pack)
+    text = (pack.path / "rulebooks" / "ecs-standard.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "      underway_only: true\n", "      underway_only: true\n      fleets: [ccg]\n", 1
+    )
+    text = text.replace(
+        "      zones: [ecs-area-of-interest]\n",
+        "      zones: [ecs-area-of-interest]\n      fleets: [jcg]\n",
+    )
+    rulebook = parse_rulebook(text, "fleets", zone_ids=zones.ids, parties=parties)
+    filtered = {e.id: e.applies.fleets for e in rulebook.rules}
+    assert filtered["close-quarters"] == ("ccg",) and filtered["encounter"] == ("jcg",)
+
+    def run() -> list[Event]:
+        with TrackStore.open(mini.store_path, read_only=True) as store:
+            return final_events(run_store(store, Engine(rulebook, zones, parties)))
+
+    anchored = run()
+    for cls in (CloseQuarters, Encounter, Shadowing):
+        plain = cls.evaluate
+        monkeypatch.setattr(
+            cls,
+            "evaluate",
+            lambda self, frame, applies, anchors=None, f=plain: f(self, frame, applies),
+        )
+    unanchored = run()
+    kinds = {e.kind for e in anchored}
+    assert {"close_quarters", "shadowing"} <= kinds  # the filtered rules still report
+    assert anchored == unanchored

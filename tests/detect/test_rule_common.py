@@ -146,3 +146,10 @@ def test_the_pair_screen_returns_exactly_the_brute_force_pairs(
     assert (distance <= radius_m).all()
     if count > 2:
         assert i.size > 0
+    # With anchors: exactly the brute-force pairs holding one, in (i, j) order.
+    anchors = rng.random(count) < 0.05
+    anchors[0] = True
+    i, j, distance = pairs_within(lat, lon, radius_m, anchors)
+    wanted = {(a, b) for a, b in _brute(lat, lon, radius_m) if anchors[a] or anchors[b]}
+    assert list(zip(i.tolist(), j.tolist(), strict=True)) == sorted(wanted)
+    assert distance.tolist() == plane_distance_m(lat[i], lon[i], lat[j], lon[j]).tolist()

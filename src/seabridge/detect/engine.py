@@ -45,9 +45,9 @@ import pyarrow.compute as pc
 
 from seabridge.ais.records import POSITION_SCHEMA
 from seabridge.config import Settings
-from seabridge.detect.frames import FrameBuilder, applies_mask
+from seabridge.detect.frames import FrameBuilder, applies_mask, fleet_mask
 from seabridge.detect.model import Event, EventStatus, Finding, RulebookRef, event_id
-from seabridge.detect.rule import Rule
+from seabridge.detect.rule import PairRule, Rule
 from seabridge.detect.rulebook import Grade, Rulebook, RuleEntry, build_rules
 from seabridge.geo import ZoneSet
 from seabridge.packs.parties import Party, party_index
@@ -401,8 +401,12 @@ class Engine:
                 with_fleets=not rule.PAIR,
                 with_zones=not rule.ZONE_AWARE,
             )
-            findings = list(rule.evaluate(frame, mask))
             fleets = entry.entry.applies.fleets
+            if isinstance(rule, PairRule) and fleets is not None:
+                anchors = fleet_mask(frame.party, fleets, self.parties)
+                findings = list(rule.evaluate(frame, mask, anchors))
+            else:
+                findings = list(rule.evaluate(frame, mask))
             if rule.PAIR and fleets is not None:
                 findings = [f for f in findings if self._in_fleets(f.vessels, fleets)]
             self._lifecycle(entry, tick_ms, findings)

@@ -41,7 +41,7 @@ from seabridge.detect.model import Finding, ParamSpec, VesselFrame
 from seabridge.geo import ZoneSet
 from seabridge.packs.parties import Party
 
-__all__ = ["KINDS", "Applicability", "Rule", "RuleContext", "register", "rule_class"]
+__all__ = ["KINDS", "Applicability", "PairRule", "Rule", "RuleContext", "register", "rule_class"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +128,29 @@ class Rule(ABC):
     def restore(self, saved: Any) -> None:
         """Go back to a state returned by :meth:`snapshot`."""
         self.state = copy.deepcopy(saved)
+
+
+class PairRule(Rule):
+    """A rule whose findings are pairs of vessels (key and vessels: the two MMSIs).
+
+    An entry's fleet filter holds for a pair when at least one of the two is in a listed
+    fleet, so the engine does not narrow ``applies`` by fleet (``PAIR``); it passes the rows
+    in the listed fleets as ``anchors`` instead, and the rule leaves out every pair without
+    one: such a pair's situations could never be reported, so it need not be tracked. The
+    engine still filters the findings by fleet, so a rule may ignore ``anchors``.
+    """
+
+    PAIR: ClassVar[bool] = True
+
+    @abstractmethod
+    def evaluate(
+        self,
+        frame: VesselFrame,
+        applies: np.ndarray[Any, Any],
+        anchors: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
+    ) -> Sequence[Finding]:
+        """The situations present at ``frame.time_ms`` among the rows where ``applies``,
+        of pairs holding at least one row where ``anchors`` (any pair when None)."""
 
 
 KINDS: dict[str, type[Rule]] = {}

@@ -15,6 +15,7 @@ clock, no rule logic.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -115,8 +116,14 @@ def plane_distance_m(lat_a: F64, lon_a: F64, lat_b: F64, lon_b: F64) -> F64:
     return distance
 
 
-def pairs_within(lat: F64, lon: F64, radius_m: float) -> tuple[I64, I64, F64]:
-    """Every pair (i < j) with :func:`plane_distance_m` <= ``radius_m``, and the distance.
+def pairs_within(
+    lat: F64,
+    lon: F64,
+    radius_m: float,
+    anchors: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
+) -> tuple[I64, I64, F64]:
+    """Every pair (i < j) with :func:`plane_distance_m` <= ``radius_m``, and the distance;
+    with ``anchors``, only the pairs holding at least one point where it is True.
 
     A KD-tree over points on a sphere screens with a chord radius that covers the plane
     distance with margin (the meridional radius of curvature is never below 6,335 km, so
@@ -129,8 +136,21 @@ def pairs_within(lat: F64, lon: F64, radius_m: float) -> tuple[I64, I64, F64]:
     phi, lam = lat * _DEG, lon * _DEG
     xyz = np.column_stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
     arc = min((radius_m * 1.01 + 1.0) / _SPHERE_M, math.pi)
-    pairs = cKDTree(xyz).query_pairs(2.0 * math.sin(arc / 2.0), output_type="ndarray")
-    i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    chord = 2.0 * math.sin(arc / 2.0)
+    tree = cKDTree(xyz)
+    if anchors is None:
+        pairs = tree.query_pairs(chord, output_type="ndarray")
+        i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    else:
+        # Only the anchors' neighbourhoods: a few government vessels among thousands.
+        first = np.flatnonzero(anchors)
+        found = tree.query_ball_point(xyz[first], chord, return_sorted=False)
+        counts = np.fromiter(map(len, found), dtype=np.int64, count=first.size)
+        a = np.repeat(first, counts)
+        b = np.fromiter(itertools.chain.from_iterable(found), dtype=np.int64, count=a.size)
+        keys = np.unique(np.minimum(a, b) * lat.size + np.maximum(a, b))
+        i, j = keys // lat.size, keys % lat.size
+        i, j = i[i != j], j[i != j]
     distance = plane_distance_m(lat[i], lon[i], lat[j], lon[j])
     close = distance <= radius_m
     return i[close], j[close], distance[close]

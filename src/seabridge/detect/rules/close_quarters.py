@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from seabridge.detect.cpa import close_pairs
+from seabridge.detect.cpa import CpaPairs, close_pairs
 from seabridge.detect.model import Finding, ParamSpec, VesselFrame
-from seabridge.detect.rule import Rule, register
+from seabridge.detect.rule import PairRule, register
 from seabridge.units import M_PER_NM, MPS_PER_KN
 
 __all__ = ["CloseQuarters"]
@@ -26,11 +26,10 @@ _STATIONARY_STATUS = (1, 5)  # at anchor, moored (ITU-R M.1371-5 table 45)
 
 
 @register
-class CloseQuarters(Rule):
+class CloseQuarters(PairRule):
     """Pairs that will pass (or are) closer than ``threshold`` within ``horizon``."""
 
     kind: ClassVar[str] = "close_quarters"
-    PAIR: ClassVar[bool] = True
     SUMMARY: ClassVar[str] = (
         "Pairs of vessels whose minimum separation within the horizon is below the threshold, "
         "including pairs already inside it and moving apart."
@@ -47,7 +46,12 @@ class CloseQuarters(Rule):
     KEY_METRIC: ClassVar[str | None] = "cpa_m"
     KEY_WORSE: ClassVar[str] = "lower"
 
-    def evaluate(self, frame: VesselFrame, applies: np.ndarray[Any, Any]) -> Sequence[Finding]:
+    def evaluate(
+        self,
+        frame: VesselFrame,
+        applies: np.ndarray[Any, Any],
+        anchors: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
+    ) -> Sequence[Finding]:
         fresh = frame.time_ms - frame.ts_ms <= self.params["max_age"] * 60_000
         known = np.isfinite(frame.sog_kn) & np.isfinite(frame.cog_deg)
         rows = np.flatnonzero(applies & frame.usable & fresh & known)
@@ -66,6 +70,10 @@ class CloseQuarters(Rule):
             lat, lon, sog, frame.cog_deg[rows],
             horizon_s=horizon_s, threshold_m=self.params["threshold"] * M_PER_NM,
         )  # fmt: skip
+        if anchors is not None:
+            anchored = anchors[rows]
+            keep = anchored[pairs.i] | anchored[pairs.j]
+            pairs = CpaPairs(pairs.i[keep], pairs.j[keep], pairs.cpa_m[keep], pairs.tcpa_s[keep])
         cog = frame.cog_deg[rows]
         # Where each pair is at its CPA (the midpoint of the two dead-reckoned positions).
         lat_i, lon_i = _advance(

@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from seabridge.detect.model import Finding, ParamSpec, VesselFrame
-from seabridge.detect.rule import Rule, RuleContext, register
+from seabridge.detect.rule import PairRule, RuleContext, register
 from seabridge.detect.rules._common import (
     RUN_SCHEMA,
     Schema,
@@ -64,11 +64,10 @@ _SCHEMA: Schema = {
 
 
 @register
-class Encounter(Rule):
+class Encounter(PairRule):
     """Pairs within ``distance`` for ``duration`` at a median speed below ``max_speed``."""
 
     kind: ClassVar[str] = "encounter"
-    PAIR: ClassVar[bool] = True
     SUMMARY: ClassVar[str] = (
         "Two vessels within the distance of each other for at least the duration, at a "
         "median speed below max_speed (Global Fishing Watch's encounter, or rendezvous)."
@@ -99,7 +98,12 @@ class Encounter(Rule):
         super().__init__(rule_id, params, context)
         self.state = {"pairs": empty_table(_SCHEMA)}
 
-    def evaluate(self, frame: VesselFrame, applies: np.ndarray[Any, Any]) -> Sequence[Finding]:
+    def evaluate(
+        self,
+        frame: VesselFrame,
+        applies: np.ndarray[Any, Any],
+        anchors: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
+    ) -> Sequence[Finding]:
         runs: Table = self.state["pairs"]
         interruption_ms = self.params["max_interruption"] * 60_000
         rows = frame_rows(frame, applies, self.params["max_age"] * 60_000)
@@ -109,7 +113,9 @@ class Encounter(Rule):
         lag_s = (frame.time_ms - frame.ts_ms[rows]) / 1000.0
         sog, cog = frame.sog_kn[rows], frame.cog_deg[rows]
         lat, lon = advance(frame.lat[rows], frame.lon[rows], sog, cog, lag_s)
-        i, j, distance = pairs_within(lat, lon, self.params["distance"])
+        i, j, distance = pairs_within(
+            lat, lon, self.params["distance"], None if anchors is None else anchors[rows]
+        )
         mmsi = frame.mmsi[rows].astype(np.int64)
         known_i, known_j = np.isfinite(sog[i]), np.isfinite(sog[j])
         limit = self.params["max_speed"]

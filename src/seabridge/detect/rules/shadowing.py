@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from seabridge.detect.model import Finding, ParamSpec, VesselFrame
-from seabridge.detect.rule import Rule, RuleContext, register
+from seabridge.detect.rule import PairRule, RuleContext, register
 from seabridge.detect.rules._common import (
     RUN_SCHEMA,
     Schema,
@@ -58,11 +58,10 @@ _SCHEMA: Schema = {
 
 
 @register
-class Shadowing(Rule):
+class Shadowing(PairRule):
     """Pairs under way within ``[min_range, max_range]`` of each other for ``duration``."""
 
     kind: ClassVar[str] = "shadowing"
-    PAIR: ClassVar[bool] = True
     SUMMARY: ClassVar[str] = (
         "One vessel keeps within a range band of another (e.g. 0.5-3 nm) for at least the "
         "duration, both under way."
@@ -96,7 +95,12 @@ class Shadowing(Rule):
         super().__init__(rule_id, params, context)
         self.state = {"pairs": empty_table(_SCHEMA)}
 
-    def evaluate(self, frame: VesselFrame, applies: np.ndarray[Any, Any]) -> Sequence[Finding]:
+    def evaluate(
+        self,
+        frame: VesselFrame,
+        applies: np.ndarray[Any, Any],
+        anchors: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
+    ) -> Sequence[Finding]:
         runs: Table = self.state["pairs"]
         interruption_ms = self.params["max_interruption"] * 60_000
         rows = frame_rows(frame, applies, self.params["max_age"] * 60_000)
@@ -107,7 +111,8 @@ class Shadowing(Rule):
         lag_s = (frame.time_ms - frame.ts_ms[rows]) / 1000.0
         sog = frame.sog_kn[rows]
         lat, lon = advance(frame.lat[rows], frame.lon[rows], sog, frame.cog_deg[rows], lag_s)
-        i, j, range_m = pairs_within(lat, lon, self.params["max_range"] * M_PER_NM)
+        anchored = None if anchors is None else anchors[rows]
+        i, j, range_m = pairs_within(lat, lon, self.params["max_range"] * M_PER_NM, anchored)
         band = range_m >= self.params["min_range"] * M_PER_NM
         i, j, range_m = i[band], j[band], range_m[band]
         mmsi = frame.mmsi[rows].astype(np.int64)
