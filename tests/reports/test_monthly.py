@@ -65,21 +65,22 @@ def test_the_kit_places_its_positions_where_the_arithmetic_says() -> None:
 
 
 def test_vessel_days_in_the_form_of_the_jcg_counts(report: MonthlyReport) -> None:
+    # Nearest belt first, as the JCG lists them (territorial sea, then contiguous zone).
     assert report.table("belt_days_jcg").rows == (
-        (BELT_24, "*", 3, 3),
-        (BELT_24, "CN", 3, 3),
         (BELT_12, "*", 2, 3),
         (BELT_12, "CN", 2, 2),
         (BELT_12, "JP", 1, 1),
+        (BELT_24, "*", 3, 3),
+        (BELT_24, "CN", 3, 3),
     )
 
 
 def test_vessel_days_by_flag_and_ship_type(report: MonthlyReport) -> None:
     assert report.table("belt_presence").rows == (
-        (BELT_24, "CN", "fishing", 2, 2, 1),
-        (BELT_24, "CN", "government", 1, 1, 1),
         (BELT_12, "CN", "government", 2, 2, 1),
         (BELT_12, "JP", "government", 1, 1, 1),
+        (BELT_24, "CN", "fishing", 2, 2, 1),
+        (BELT_24, "CN", "government", 1, 1, 1),
     )
     daily = report.table("daily_presence").rows
     assert (BELT_12, "2026-05-02", "CN", 1) in daily and (BELT_12, "2026-05-02", "JP", 1) in daily
@@ -161,7 +162,7 @@ def test_the_month_defaults_to_the_newest_position(node: Path, tmp_path: Path) -
     )
     assert result.exit_code == 0, result.output
     document = json.loads((out / "monthly-2026-05.json").read_text("utf-8"))
-    assert document["tables"]["belt_days_jcg"]["rows"][0] == [BELT_24, "*", 3, 3]
+    assert document["tables"]["belt_days_jcg"]["rows"][0] == [BELT_12, "*", 2, 3]
     assert (out / "monthly-2026-05.html").is_file()
     assert (
         (out / "monthly-2026-05.belt_presence.csv")

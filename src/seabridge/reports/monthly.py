@@ -142,7 +142,7 @@ def compute_monthly(
             tables[table.query] = table
     finally:
         presence.close()
-    belts = [zone for zone in zones.zones if zone.kind in BELT_KINDS]
+    belts = monthly_data.belt_order(zones)
     territorial = [zone.id for zone in belts if zone.kind == "territorial_sea_belt"]
     counts = monthly_data.EventCounts(final, groups)
     try:
@@ -163,7 +163,7 @@ def compute_monthly(
                 "names": dict(zone.names),
                 "declared_by": zone.declared_by,
             }
-            for zone in sorted(belts, key=lambda z: (BELT_KINDS.index(z.kind), z.id))
+            for zone in belts
         ),
         tables=tables,
         events=final,

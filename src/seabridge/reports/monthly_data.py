@@ -43,6 +43,7 @@ from seabridge.units import ms_to_datetime, ms_to_iso
 if TYPE_CHECKING:
     from seabridge.detect.model import Event
     from seabridge.geo import ZoneSet
+    from seabridge.geo.zones import Zone
     from seabridge.tracks import TrackStore
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "Table",
     "TrackSource",
     "belt_days_jcg",
+    "belt_order",
     "belt_presence",
     "belt_presence_rows",
     "daily_presence",
@@ -236,17 +238,19 @@ def newest_position_ms(source: TrackSource) -> int | None:
 
 
 def belt_presence_rows(source: TrackSource, zones: ZoneSet, period: Period) -> pa.Table:
-    """``(mmsi, day, belt)``: each vessel-day in each belt (day: days since 1970-01-01 UTC).
+    """``(mmsi, day, belt, belt_rank)``: each vessel-day in each belt (day: days since
+    1970-01-01 UTC); ``belt_rank`` orders the belts as reports list them (:func:`belt_order`).
 
     SQL picks the positions of the period inside the belts' bounding box; geodesic zone
     containment places them; each (vessel, day, belt) is kept once.
     """
-    belts = [zone for zone in zones.zones if zone.kind in BELT_KINDS]
+    belts = belt_order(zones)
     empty = pa.table(
         {
             "mmsi": pa.array([], pa.int64()),
             "day": pa.array([], pa.int64()),
             "belt": pa.array([], pa.string()),
+            "belt_rank": pa.array([], pa.int64()),
         }
     )
     if not belts:
@@ -266,6 +270,7 @@ def belt_presence_rows(source: TrackSource, zones: ZoneSet, period: Period) -> p
         return empty
     point, zone_index = zones.membership(points["lat"], points["lon"])
     belt_ids = [zones.zones[i].id for i in range(len(zones.zones))]
+    rank = {zone.id: number for number, zone in enumerate(belts)}
     keep = np.isin(zone_index, [zones.index(z.id) for z in belts])
     point, zone_index = point[keep], zone_index[keep]
     triples = np.stack(
@@ -277,8 +282,16 @@ def belt_presence_rows(source: TrackSource, zones: ZoneSet, period: Period) -> p
             "mmsi": pa.array(unique[:, 0], pa.int64()),
             "day": pa.array(unique[:, 1], pa.int64()),
             "belt": pa.array([belt_ids[i] for i in unique[:, 2]], pa.string()),
+            "belt_rank": pa.array([rank[belt_ids[i]] for i in unique[:, 2]], pa.int64()),
         }
     )
+
+
+def belt_order(zones: ZoneSet) -> list[Zone]:
+    """The belts (zones of :data:`BELT_KINDS`) as reports list them: nearest first (the
+    12 nm belts before the 12-24 nm ones), then by id."""
+    belts = [zone for zone in zones.zones if zone.kind in BELT_KINDS]
+    return sorted(belts, key=lambda zone: (BELT_KINDS.index(zone.kind), zone.id))
 
 
 def vessel_groups(source: TrackSource, mmsis: Iterable[int]) -> pa.Table:
@@ -335,7 +348,8 @@ class Presence:
         self._con.register("_rows", rows)
         self._con.register("_groups", groups)
         self._con.execute(
-            "CREATE TABLE presence AS SELECT r.mmsi, r.day, r.belt, g.flag, g.type_group "
+            "CREATE TABLE presence AS SELECT r.mmsi, r.day, r.belt, r.belt_rank, g.flag, "
+            "g.type_group "
             "FROM _rows r JOIN _groups g USING (mmsi)"
         )
 
@@ -351,7 +365,8 @@ def belt_presence(presence: Presence) -> Table:
     return presence.sql(
         "belt_presence",
         "SELECT belt, flag, type_group, count(DISTINCT day) AS days, count(*) AS vessel_days, "
-        "count(DISTINCT mmsi) AS vessels FROM presence GROUP BY ALL ORDER BY ALL",
+        "count(DISTINCT mmsi) AS vessels FROM presence "
+        "GROUP BY belt_rank, belt, flag, type_group ORDER BY belt_rank, belt, flag, type_group",
     )
 
 
@@ -360,9 +375,10 @@ def belt_days_jcg(presence: Presence) -> Table:
     least one vessel was present, and the aggregate (延べ) vessel count."""
     return presence.sql(
         "belt_days_jcg",
-        "SELECT * FROM (SELECT belt, coalesce(flag, '*') AS flag, count(DISTINCT day) AS days, "
-        "count(*) AS vessel_days FROM presence GROUP BY GROUPING SETS ((belt, flag), (belt))) "
-        "ORDER BY belt, flag <> '*', flag",
+        "SELECT belt, flag, days, vessel_days FROM (SELECT belt_rank, belt, "
+        "coalesce(flag, '*') AS flag, count(DISTINCT day) AS days, count(*) AS vessel_days "
+        "FROM presence GROUP BY GROUPING SETS ((belt_rank, belt, flag), (belt_rank, belt))) "
+        "ORDER BY belt_rank, belt, flag <> '*', flag",
     )
 
 
@@ -371,7 +387,8 @@ def daily_presence(presence: Presence) -> Table:
     return presence.sql(
         "daily_presence",
         "SELECT belt, strftime(make_date(1970, 1, 1) + day::INTEGER, '%Y-%m-%d') AS day, flag, "
-        "count(*) AS vessels FROM presence GROUP BY ALL ORDER BY ALL",
+        "count(*) AS vessels FROM presence GROUP BY belt_rank, belt, day, flag "
+        "ORDER BY belt_rank, belt, day, flag",
     )
 
 
