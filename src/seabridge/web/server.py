@@ -144,7 +144,7 @@ async def serve_node(
 
         watcher = asyncio.create_task(watch())
         try:
-            await server.serve(sockets)
+            await server.serve(_no_delay(sockets))
         finally:
             stop.set()
             await _finish(watcher)
@@ -157,6 +157,17 @@ async def serve_node(
         if incidents is not None:
             incidents.close()
         ledger.close()
+
+
+def _no_delay(sockets: list[socket.socket] | None) -> list[socket.socket] | None:
+    """Listening sockets handed in, with Nagle's algorithm off (accepted connections inherit
+    it on Linux). asyncio turns it off itself only for sockets made with proto IPPROTO_TCP,
+    and ``socket.socket()`` makes proto 0: a response's second TLS record (the body after
+    the headers) then waited for the client's delayed ACK, 40 ms per round trip."""
+    for sock in sockets or ():
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sockets
 
 
 async def _finish(task: asyncio.Task[None]) -> None:
