@@ -205,3 +205,25 @@ def test_the_pdf_renders_and_its_text_holds_the_headline_numbers(
         TITLES["ja"],
     ):
         assert number in text, number
+
+
+def test_the_predicted_cpa_is_headlined_only_for_a_close_quarters_incident(story: Story) -> None:
+    """Other incidents (zone entries, gaps, shadowing) have no predicted CPA: the headline
+    leaves it out instead of printing "n/a"."""
+    import dataclasses
+    from contextlib import closing
+
+    from seabridge.reports.incident import _headline
+    from seabridge.reports.incident_data import connect_readonly, gather
+    from seabridge.reports.incident_text import strings
+
+    with closing(connect_readonly(story.jcg.dir.state)) as conn:
+        data = gather(conn, story.incident_id, "jcg")
+    text = strings("en")
+    assert data.metrics["cpa"] is not None  # the story's incident is close quarters
+    labels = [row["label"] for row in _headline(data, text)]
+    assert labels[:2] == [text["cpa"], text["tcpa"]]
+    other = dataclasses.replace(data, metrics={**data.metrics, "cpa": None})
+    labels = [row["label"] for row in _headline(other, text)]
+    assert text["cpa"] not in labels and text["tcpa"] not in labels
+    assert labels[0] == text["closest"]

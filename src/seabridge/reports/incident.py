@@ -88,19 +88,26 @@ def _headline(data: IncidentData, text: Mapping[str, str]) -> list[dict[str, str
     cpa = metrics["cpa"]
     closest = metrics["closest_approach"]
     levels = metrics["levels_reached"]["value"]
+    # The predicted CPA only where a close-quarters rule predicted one: other incidents
+    # (zone entries, gaps, shadowing) have their own metrics in the events table.
+    predicted = (
+        []
+        if cpa is None
+        else [
+            {
+                "label": text["cpa"],
+                "value": _metres(cpa["cpa_m"]["value"], text),
+                "source": "cpa",
+            },
+            {
+                "label": text["tcpa"],
+                "value": _duration(cpa["tcpa_s"]["value"], text["not_applicable"]),
+                "source": "cpa",
+            },
+        ]
+    )
     return [
-        {
-            "label": text["cpa"],
-            "value": _metres(None if cpa is None else cpa["cpa_m"]["value"], text),
-            "source": "cpa",
-        },
-        {
-            "label": text["tcpa"],
-            "value": _duration(
-                None if cpa is None else cpa["tcpa_s"]["value"], text["not_applicable"]
-            ),
-            "source": "cpa",
-        },
+        *predicted,
         {
             "label": text["closest"],
             "value": _metres(closest[0]["distance_m"]["value"], text)
