@@ -56,9 +56,10 @@ format: setup  ## apply ruff's fixes and formatting
 test: setup lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
-soak: setup  ## reliability at full size: 200 kill -9 per process test (R1, R2), every syscall fault (R5)
+soak: setup  ## reliability at full size: 200 kill -9 per process test (R1, R2), every syscall fault (R5), 10,000 messages with 50 faults (R11)
 	SEABRIDGE_KILL9_RUNS=200 $(BIN)/python -m pytest -q tests/hotline/test_kill9.py
 	SEABRIDGE_FAULT_ALL=1 $(BIN)/python -m pytest -q tests/hotline/test_syscall_faults.py
+	SEABRIDGE_SOAK_MESSAGES=10000 SEABRIDGE_SOAK_FAULTS=50 $(BIN)/python -m pytest -q -rP tests/node/test_soak.py
 
 fuzz: setup  ## the parser fuzzers for 60 s each (S10); prints executions per target
 	SEABRIDGE_FUZZ_SECONDS=60 $(BIN)/python -m pytest -n 2 -q -rP tests/hotline/test_fuzz.py

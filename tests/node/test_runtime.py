@@ -1,5 +1,6 @@
 """The delivery loop (§5.6-5.9): two nodes in one process, each the other's federation app
-behind an in-process transport that can partition, lose responses or answer for the peer.
+behind an in-process transport that can partition, lose responses or answer for the peer
+(:mod:`hotline_net`, shared with the soak, ``test_soak.py``).
 
 Both nodes share one ManualClock and are driven by ``Delivery.step``: nothing sleeps, and
 every time asserted is the ManualClock's (the backoff schedule), never the wall's.
@@ -15,12 +16,22 @@ import sqlite3
 import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from hotline_net import (
+    CAP_S,
+    HEARTBEAT_S,
+    OPTIONS,
+    PARTIES,
+    Link,
+    Net,
+    body,
+    make_delivery,
+    other,
+)
 from node_builders import fixed_clock, make_node, make_pair, wall_clock
 
 from seabridge.clock import ManualClock
@@ -28,106 +39,8 @@ from seabridge.hotline.entries import Entry, Ref
 from seabridge.hotline.ledger import Ledger
 from seabridge.node import NodeConfig, client_context
 from seabridge.node.directory import Address
-from seabridge.node.runtime import Delivery, DeliveryOptions, StepResult, open_ledger
-from seabridge.web import federation_app
+from seabridge.node.runtime import Delivery, StepResult, open_ledger
 from seabridge.web.server import federation_server
-
-PARTIES = ("jcg", "ccg")
-CAP_S = 2.0  # §5.7: backoff cap 1-2 s in tests
-HEARTBEAT_S = 10.0
-OPTIONS = DeliveryOptions(heartbeat_interval_s=HEARTBEAT_S, pull_interval_s=5.0)
-
-
-def other(party: str) -> str:
-    return "ccg" if party == "jcg" else "jcg"
-
-
-def body(text: str) -> dict[str, object]:
-    return {"text": text, "text_en": text, "marker": "INFORMATION"}
-
-
-class Link(httpx.AsyncBaseTransport):
-    """One direction of the network: requests of one node to the other's federation app."""
-
-    def __init__(self, ledger: Ledger, seed: int = 0) -> None:
-        self.inner = httpx.ASGITransport(app=federation_app(ledger))
-        self.partitioned = False
-        self.down_hosts: set[str] = set()
-        self.drop_rate = 0.0
-        self.answer: int | None = None
-        self.rng = random.Random(seed)
-        self.posts = 0
-        self.dropped = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        push = request.method == "POST"
-        self.posts += push
-        if self.partitioned or request.url.host in self.down_hosts:
-            raise httpx.ConnectError("no route to host", request=request)
-        if push and self.answer is not None:
-            return httpx.Response(self.answer, json={"error": "signature", "detail": "forced"})
-        response = await self.inner.handle_async_request(request)
-        if push and self.drop_rate and self.rng.random() < self.drop_rate:
-            await response.aread()  # forwarded and committed; the answer is lost
-            self.dropped += 1
-            raise httpx.ReadError("connection reset before the response", request=request)
-        return response
-
-
-@dataclass
-class Net:
-    clock: ManualClock
-    nodes: dict[str, NodeConfig]
-    ledgers: dict[str, Ledger] = field(default_factory=dict)
-    links: dict[str, Link] = field(default_factory=dict)
-    deliveries: dict[str, Delivery] = field(default_factory=dict)
-    alarms: list[tuple[str, str, int]] = field(default_factory=list)
-    missed: list[Entry] = field(default_factory=list)
-    receipts: list[tuple[str, str, int]] = field(default_factory=list)
-
-    def send(self, party: str, text: str, **options: object) -> Entry:
-        return self.ledgers[party].send(other(party), "notification", body(text), **options)  # type: ignore[arg-type]
-
-    async def round(self) -> list[StepResult]:
-        now = self.clock.now_ms()
-        return [await self.deliveries[party].step(now) for party in PARTIES]
-
-    def converged(self) -> bool:
-        for party in PARTIES:
-            ledger, peer = self.ledgers[party], self.ledgers[other(party)]
-            own = ledger.own_origin(other(party))
-            size = ledger.size(own)
-            if ledger.delivery_state(other(party)).acked_size != size or peer.size(own) != size:
-                return False
-        return True
-
-    async def settle(self, tick_s: float = 0.1, rounds: int = 3000) -> int:
-        """Step both nodes, advancing the clock by ``tick_s``, until both logs are delivered
-        and cosigned both ways; return the ManualClock milliseconds it took."""
-        start = self.clock.now_ms()
-        for _ in range(rounds):
-            await self.round()
-            if self.converged():
-                return self.clock.now_ms() - start
-            self.clock.advance(tick_s)
-        raise AssertionError(f"not converged after {rounds} rounds")
-
-    def assert_identical(self) -> None:
-        """Both views of both logs: same entries, same latest checkpoint, cosigned."""
-        for party in PARTIES:
-            author, mirror = self.ledgers[party], self.ledgers[other(party)]
-            origin = author.own_origin(other(party))
-            size = author.size(origin)
-            stored = author.entries(origin, 0, size)
-            assert mirror.entries(origin, 0, size) == stored
-            seqs = [Entry.from_bytes(data).seq for data, _ in stored]
-            assert seqs == list(range(size))  # no gap
-            msg_ids = [Entry.from_bytes(data).msg_id for data, _ in stored]
-            assert len(set(msg_ids)) == size  # no duplicate
-            note, cosignatures = author.checkpoint(origin)
-            assert mirror.checkpoint(origin)[0] == note  # same size and root, same signature
-            assert note.startswith(f"{origin}\n{size}\n")
-            assert cosignatures, f"{origin} size {size} has no receipt at the author"
 
 
 @pytest.fixture(scope="module")
@@ -147,37 +60,12 @@ def net(tmp_path: Path, node_pair: tuple[NodeConfig, NodeConfig]) -> Iterator[Ne
         made.ledgers[party] = _ledger(node, clock, state)
     for i, party in enumerate(PARTIES):
         made.links[party] = Link(made.ledgers[other(party)], seed=i)
-        made.deliveries[party] = _delivery(made, party)
+        made.deliveries[party] = make_delivery(made, party)
     try:
         yield made
     finally:
         for ledger in made.ledgers.values():
             ledger.close()
-
-
-def _delivery(
-    net: Net, party: str, wait: Callable[[float], Awaitable[None]] | None = None
-) -> Delivery:
-    """``party``'s delivery loop to the other node, over its :class:`Link`."""
-    peer = other(party)
-
-    def on_alarm(peer: str, text: str) -> None:
-        net.alarms.append((party, text, net.clock.now_ms()))
-
-    def on_receipt(peer: str, size: int) -> None:
-        net.receipts.append((party, peer, size))
-
-    return Delivery(
-        net.ledgers[party],
-        {peer: httpx.AsyncClient(transport=net.links[party])},
-        {peer: [f"https://{peer}-primary:8443", f"https://{peer}-backup:8443/"]},
-        net.clock,
-        options=OPTIONS,
-        on_alarm=on_alarm,
-        on_receipt=on_receipt,
-        on_deadline_missed=net.missed.extend,
-        wait=wait,
-    )
 
 
 def _ledger(node: NodeConfig, clock: ManualClock, state: Path) -> Ledger:
@@ -237,7 +125,7 @@ def test_a_connection_failure_fails_over_to_the_backup_endpoint(net: Net) -> Non
         status = net.deliveries["jcg"].status["ccg"]
         assert status.delivered_via == "https://ccg-backup:8443"
         assert net.ledgers["jcg"].delivery_state("ccg").delivered_via == status.delivered_via
-        restarted = _delivery(net, "jcg")  # a new loop over the same ledger knows the path
+        restarted = make_delivery(net, "jcg")  # a new loop over the same ledger knows the path
         assert restarted.status["ccg"].delivered_via == "https://ccg-backup:8443"
         await restarted.aclose()
         net.links["jcg"].down_hosts.add("ccg-backup")
@@ -506,7 +394,7 @@ def test_run_loops_step_with_the_injected_wait(net: Net) -> None:
             if len(waits) == 3:
                 stop.set()
 
-        delivery = _delivery(net, "jcg", wait)
+        delivery = make_delivery(net, "jcg", wait)
         net.send("jcg", "through run()")
         await delivery.run(stop)
         assert len(waits) == 3
