@@ -14,10 +14,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import reduce
+from operator import xor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+from pyais.encode import encode_dict
 
 from seabridge.ais.nmea import NmeaDecoder
 from seabridge.ais.quarantine import Quarantine
@@ -77,6 +80,16 @@ def position_batch(rows: list[tuple[object, ...]]) -> pa.RecordBatch:
         for field, values in zip(POSITION_SCHEMA, columns, strict=True)
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=POSITION_SCHEMA)
+
+
+def tagged_position(time_s: int, mmsi: int = 431000001, *, station: str = "rx") -> bytes:
+    """A type 1 report (one whole 168-bit sentence, the decoder's bulk path) under a tag block
+    ``s:station,c:`` with the time in milliseconds (any year, also past 9999)."""
+    report: dict[str, Any] = {"type": 1, "msg_type": 1, "mmsi": mmsi, "second": time_s % 60}
+    report |= {"lat": 25.5, "lon": 123.5, "speed": 10.0, "course": 90.0, "heading": 90, "status": 0}
+    (sentence,) = encode_dict(report, talker_id="AI", sentence_type="VDM")
+    tag = b"s:%s,c:%d" % (station.encode(), time_s * 1000)
+    return b"\\" + tag + b"*%02X\\" % reduce(xor, tag, 0) + sentence.encode()
 
 
 def demo_ports_base() -> int:

@@ -52,6 +52,18 @@ SETTINGS: tuple[Setting, ...] = (
         "time, or in input lines when there is no time) is dropped as incomplete_multipart.",
     ),
     Setting(
+        "ingest.future_horizon_min",
+        "min",
+        60.0,
+        0.0,
+        10080.0,
+        "Reports timed more than this after the clock's now (the node's clock; the system "
+        "clock for `seabridge ingest`) are rejected as future_time: one report stamped a "
+        "year ahead would make live detection run every tick up to that time. Receivers' "
+        "clocks drift by seconds, not hours. 0 turns the check off, for replays of data "
+        "stamped in the future on purpose.",
+    ),
+    Setting(
         "ingest.batch_rows",
         "rows",
         65536.0,

@@ -14,7 +14,9 @@ Each data row is one message. A row is rejected, with its line number (header = 
 as ``bad_row`` (wrong column count, unparseable time, non-numeric number), ``no_timestamp``
 (empty time), ``invalid_mmsi`` (not a whole number inside the valid range of
 :func:`seabridge.ais.mid.valid_mmsi_mask`, 2,010,000..999,999,999: leading zeros dropped by the
-exporter, e.g. DMA's coast station ``2190064``, are fine) or ``invalid_position``.
+exporter, e.g. DMA's coast station ``2190064``, are fine), ``invalid_position`` or, given a
+:class:`~seabridge.ais.horizon.Horizon`, ``future_time`` (timed after its ceiling, read once
+per block: a row with a wrong year; static rows too, see that module).
 A position needs lat/lon in range, not 91/181 and not exactly (0, 0) (as
 :mod:`seabridge.ais.normalize`). DMA writes static messages (type 5) as rows at lat 91:
 such a row with static fields is a static record, not a rejected position. SOG >= 102.25,
@@ -22,7 +24,8 @@ COG >= 360 and heading >= 360 (102.3 / 360 / 511 sentinels) become NaN; nav stat
 ("undefined") and unknown text become -1, as the NMEA path does. Counters: ``lines`` counts
 the non-blank data rows read; ``messages`` (and ``types``) the rows that parsed (time, MMSI and
 numbers usable), as the NMEA path counts decoded messages: rows rejected as ``invalid_position``
-count, like a decoded sentence with an unusable position; other rejected rows do not.
+or ``future_time`` count, like a decoded sentence with an unusable position; other rejected
+rows do not.
 
 ``msg_type`` is not in the archives; it is implied by the station kind the row gives (DMA
 "Type of mobile", NOAA transceiver class; ``POSITION_TYPES`` and ``STATIC_TYPES``): Class A
@@ -74,6 +77,7 @@ from seabridge.ais._csvtables import (
     CsvFormat,
     HeaderLayout,
 )
+from seabridge.ais.horizon import Horizon
 from seabridge.ais.mid import flags_for_mmsis, valid_mmsi_mask
 from seabridge.ais.normalize import (
     available_angle,
@@ -136,6 +140,7 @@ class _Context:
     source: str
     quarantine: Quarantine
     summary: IngestSummary
+    horizon: Horizon | None = None
     last_static: dict[int, str] = field(default_factory=dict)
 
 
@@ -154,6 +159,7 @@ def read_csv_archive(
     quarantine: Quarantine,
     summary: IngestSummary,
     batch_rows: int = 65536,
+    horizon: Horizon | None = None,
 ) -> Iterator[tuple[pa.RecordBatch, pa.RecordBatch]]:
     """Read a DMA or NOAA CSV archive (plain or .gz) as (positions, statics) batches.
 
@@ -164,6 +170,8 @@ def read_csv_archive(
         quarantine: where rejected rows go.
         summary: counters to update (lines, messages, positions, statics, types).
         batch_rows: at most this many rows per yielded batch.
+        horizon: rows timed after its ceiling are rejected as ``future_time`` (None: no
+            bound).
 
     Yields:
         Pairs of POSITION_SCHEMA and STATIC_SCHEMA batches (either may be empty).
@@ -180,7 +188,7 @@ def read_csv_archive(
     with open_archive(path, source) as stream:
         blocks = whole_lines(stream, chunk_bytes, source)
         header, first = split_header(blocks, source)
-        ctx = _Context(_layout(header, fmt, source), source, quarantine, summary)
+        ctx = _Context(_layout(header, fmt, source), source, quarantine, summary, horizon)
         line_no = 2
         for data in chain(first, blocks):
             block = parse_block(data, line_no, ctx.layout)
@@ -308,6 +316,7 @@ def _normalize(block: Block, ctx: _Context) -> tuple[pa.RecordBatch, pa.RecordBa
     good_pos = usable_lat_lon(numbers["lat"], numbers["lon"])
     static_only = has_static & (fmt == "dma-csv") & ~good_pos
     bad_pos = ok & ~good_pos & ~static_only
+    future = ok & ~bad_pos & _after_ceiling(ts_ms, ctx.horizon)
     # A row that parsed is one message, as a decoded sentence is on the NMEA path (an
     # invalid position included); a DMA static-only row is a static message.
     kinds, counts = np.unique(np.where(static_only, static_type, pos_type)[ok], return_counts=True)
@@ -322,14 +331,24 @@ def _normalize(block: Block, ctx: _Context) -> tuple[pa.RecordBatch, pa.RecordBa
             (Reason.NO_TIMESTAMP, block.rows[no_time]),
             (Reason.INVALID_MMSI, block.rows[bad_mmsi]),
             (Reason.INVALID_POSITION, block.rows[bad_pos]),
+            (Reason.FUTURE_TIME, block.rows[future]),
         ],
     )
-    positions = _positions(block, ctx, ok & good_pos, mmsi, ts_ms, numbers, pos_type)
-    emit = _changed_statics(ctx, ok & has_static, mmsi, statics)
+    stored = ok & ~future
+    positions = _positions(block, ctx, stored & good_pos, mmsi, ts_ms, numbers, pos_type)
+    emit = _changed_statics(ctx, stored & has_static, mmsi, statics)
     static_batch = _statics(ctx, emit, mmsi, ts_ms, static_type, statics)
     summary.positions += positions.num_rows
     summary.statics += static_batch.num_rows
     return positions, static_batch
+
+
+def _after_ceiling(ts_ms: I64, horizon: Horizon | None) -> Mask:
+    """Rows timed after the horizon's ceiling (none without a horizon)."""
+    if horizon is None:
+        return np.zeros(len(ts_ms), dtype=np.bool_)
+    after: Mask = ts_ms > horizon.ceiling_ms()
+    return after
 
 
 def _positions(

@@ -5,7 +5,9 @@ fails at once, naming the input), then reads them in order. NMEA inputs go throu
 :class:`~seabridge.ais.nmea.NmeaDecoder` per input stream, CSV archives through
 :mod:`seabridge.ais.csvfmt`, live sockets through :mod:`seabridge.ais.live`. Decoded
 records reach the sink in batches of ``ingest.batch_rows`` (and at least once a second for
-live sources). Bad lines never stop a run: they are counted and quarantined.
+live sources). Bad lines never stop a run: they are counted and quarantined; so are
+reports timed more than ``ingest.future_horizon_min`` after the run's clock (the system clock
+unless one is given; :mod:`seabridge.ais.horizon`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Protocol
 import pyarrow as pa
 
 from seabridge.ais.csvfmt import read_csv_archive
+from seabridge.ais.horizon import Horizon
 from seabridge.ais.live import parse_source_url, tcp_lines, udp_lines
 from seabridge.ais.nmea import NmeaDecoder
 from seabridge.ais.quarantine import Quarantine, Reason
@@ -68,7 +71,8 @@ class RecordSink(Protocol):
 
 @dataclass
 class IngestOptions:
-    """How to read the inputs."""
+    """How to read the inputs. ``clock`` (default: the system clock) times live lines as
+    they arrive and bounds data times (``ingest.future_horizon_min``)."""
 
     fmt: str = "auto"
     start_ms: int | None = None
@@ -156,9 +160,11 @@ def ingest(
     started = time.perf_counter()
     batch_rows = int(settings["ingest.batch_rows"])
     start_ms = options.start_ms
+    clock = options.clock or SystemClock()
+    horizon = Horizon.from_settings(settings, clock)
     for planned in plan.inputs:
         if planned.kind in ("dma-csv", "noaa-csv"):
-            _read_csv(planned, sink, quarantine, summary, batch_rows, options.progress)
+            _read_csv(planned, sink, quarantine, summary, batch_rows, horizon, options.progress)
             continue
         decoder = NmeaDecoder(
             planned.name,
@@ -166,12 +172,12 @@ def ingest(
             summary,
             start_ms=start_ms,
             max_age_s=settings["ingest.multipart_max_age_s"],
+            horizon=horizon,
         )
         if planned.item is not None:
             chunks = _file_chunks(planned.item, quarantine, options.progress)
             _decode(chunks, decoder, sink, summary, batch_rows, None)
         else:
-            clock = options.clock or SystemClock()
             live = _live_chunks(planned, settings, clock, options)
             _decode(live, decoder, sink, summary, 0, clock)
         start_ms = decoder.clock_ms
@@ -185,6 +191,7 @@ def _read_csv(
     quarantine: Quarantine,
     summary: IngestSummary,
     batch_rows: int,
+    horizon: Horizon | None,
     progress: Progress | None,
 ) -> None:
     item = plan.item
@@ -197,6 +204,7 @@ def _read_csv(
         quarantine=quarantine,
         summary=summary,
         batch_rows=batch_rows,
+        horizon=horizon,
     ):
         _deliver(sink, summary, positions, statics)
     if progress is not None:

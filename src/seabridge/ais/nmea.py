@@ -17,7 +17,10 @@
 Timestamps, first found wins: tag block ``c:``, then a time on the line (leading timestamp,
 USCG trailer, preceding ``$PGHP``), then the receive time of a live source. Without any, a
 message is quarantined as ``no_timestamp`` unless ``start_ms`` was given: times then follow
-the file order from ``start_ms`` and advance with each report's AIS "second" field.
+the file order from ``start_ms`` and advance with each report's AIS "second" field. Given a
+:class:`~seabridge.ais.horizon.Horizon`, position and static reports timed after its ceiling
+(read once per chunk) are quarantined as ``future_time`` when taken, and such a time moves
+none of the decoder's clocks (multipart age, ``--start`` clock).
 
 It never raises for bad input: each rejected line goes to the Quarantine under one reason.
 """
@@ -36,8 +39,9 @@ from pyais.bit_vector import SUPPORTS_FAST_PATH, bit_vector
 from pyais.exceptions import InvalidNMEAMessageException
 from pyais.messages import MAX_PAYLOAD_LEN, MSG_CLASS, AISSentence
 
+from seabridge.ais.horizon import Horizon
 from seabridge.ais.mid import is_valid_mmsi
-from seabridge.ais.normalize import RawPositions
+from seabridge.ais.normalize import Lines, RawPositions
 from seabridge.ais.packed import PACKED_CHARS, PACKED_TYPES, find_packed, second_of
 from seabridge.ais.quarantine import Quarantine, Reason
 from seabridge.ais.records import StaticBuilder
@@ -160,6 +164,14 @@ def _utc_ms(message: Any) -> int | None:
     return round(moment.timestamp() * 1000)
 
 
+def _newest_until(times: list[int], ceiling_ms: int | None) -> int | None:
+    """The newest of ``times`` not after ``ceiling_ms`` (None: there is none)."""
+    newest = max(times)
+    if ceiling_ms is None or newest <= ceiling_ms:
+        return newest
+    return max((time_ms for time_ms in times if time_ms <= ceiling_ms), default=None)
+
+
 class NmeaDecoder:
     """Decodes the lines of one input stream into position and static batches."""
 
@@ -171,6 +183,7 @@ class NmeaDecoder:
         *,
         start_ms: int | None = None,
         max_age_s: float = 60.0,
+        horizon: Horizon | None = None,
     ) -> None:
         self.source = source
         self.quarantine = quarantine
@@ -187,6 +200,9 @@ class NmeaDecoder:
         self._rejected_lines: set[int] = set()  # in the current chunk
         self._position_groups = self.positions.groups_by_type
         self._packed_batch = self.positions.packed
+        self._horizon = horizon
+        self._ceiling_ms: int | None = None  # the horizon's ceiling at the last chunk
+        self._static_times: list[tuple[int, Lines]] = []  # of self.statics' rows
 
     @property
     def clock_ms(self) -> int | None:
@@ -198,6 +214,8 @@ class NmeaDecoder:
 
     def feed(self, lines: Sequence[bytes], receive_ms: int | None = None) -> None:
         """Decode a chunk of raw lines; ``receive_ms`` is the live receive time, if any."""
+        if self._horizon is not None:
+            self._ceiling_ms = self._horizon.ceiling_ms()
         found = self.framer.frame(lines, receive_ms)
         checked = checksums_ok(found.text)
         self._rejected_lines.clear()
@@ -207,13 +225,15 @@ class NmeaDecoder:
         good = checked.tolist()
         message, packed = self._message, self._packed
         latest = self._latest_ms if self._latest_ms is not None else -1
+        ceiling = self._ceiling_ms
         for text, ok, line_no, raw, time_ms, station in zip(
             found.text, good, found.line_no, found.raw, found.time_ms, found.station, strict=True
         ):
             if not ok:
                 self._reject(Reason.BAD_CHECKSUM, line_no, raw)
                 continue
-            if time_ms is not None and time_ms > latest:
+            # A time past the ceiling is rejected when taken: it must not age out fragments.
+            if time_ms is not None and time_ms > latest and (ceiling is None or time_ms <= ceiling):
                 latest = self._latest_ms = time_ms
             fields = text.split(b",")
             if len(fields) != 7:
@@ -258,8 +278,8 @@ class NmeaDecoder:
         if len(picked) < len(times):
             times = [times[i] for i in picked]
             line_nos, raws = [line_nos[i] for i in picked], [raws[i] for i in picked]
-        newest = max(times)
-        if self._latest_ms is None or newest > self._latest_ms:
+        newest = _newest_until(times, self._ceiling_ms)  # as in feed()
+        if newest is not None and (self._latest_ms is None or newest > self._latest_ms):
             self._latest_ms = newest
         counts = self._type_counts
         first_chars = np.frombuffer(b"".join(payloads), dtype=np.uint8)[::PACKED_CHARS]
@@ -320,10 +340,27 @@ class NmeaDecoder:
                 summary.types[ais_id] += count
                 summary.messages += count
         self._type_counts = [0] * 28
-        positions = self.positions.flush(self._reject_reason)
+        positions = self.positions.flush(self._reject_reason, self._ceiling_ms)
+        self._reject_future_statics()
         summary.positions += positions.num_rows
         summary.statics += len(self.statics)
         return positions, self.statics.flush()
+
+    def _reject_future_statics(self) -> None:
+        """Quarantine the static reports timed after the ceiling, with the positions' rule.
+
+        Statics drive no ticks, but the track store keeps each vessel's newest static fields
+        (and last-seen time) by data time: one stamped ahead would hide every true update
+        until then. A type 19 line is counted once: its position went first.
+        """
+        ceiling, times = self._ceiling_ms, self._static_times
+        self._static_times = []
+        if ceiling is None or all(time_ms <= ceiling for time_ms, _ in times):
+            return
+        for time_ms, lines in times:
+            if time_ms > ceiling:
+                self._reject_all(Reason.FUTURE_TIME, lines)
+        self.statics.keep([time_ms <= ceiling for time_ms, _ in times])
 
     # -- sentences and multipart assembly ----------------------------------------------
 
@@ -416,7 +453,7 @@ class NmeaDecoder:
         if time_ms is None:
             assert untimed is not None
             time_ms = untimed.place(getattr(message, "second", None))
-        elif untimed is not None:
+        elif untimed is not None and not self._future(time_ms):
             untimed.reset(time_ms)
         self._type_counts[ais_id] += 1
         group = self._position_groups.get(ais_id)
@@ -438,6 +475,7 @@ class NmeaDecoder:
             row = entry[1]
         if row is not None:
             self.statics.append(mmsi=mmsi, ts_ms=time_ms, source=self.source, **row)
+            self._static_times.append((time_ms, lines))
 
     def _decode(self, ais_id: int, bits: bit_vector) -> tuple[Any, list[Any] | None]:
         """pyais's message for these bits (None when it cannot decode them), and the cache
@@ -479,7 +517,7 @@ class NmeaDecoder:
                 self._reject(Reason.NO_TIMESTAMP, line_no, raw)
                 return
             time_ms = untimed.place(second_of(ais_id, payload))
-        elif untimed is not None:
+        elif untimed is not None and not self._future(time_ms):
             untimed.reset(time_ms)
         self._type_counts[ais_id] += 1
         batch = self._packed_batch
@@ -487,6 +525,10 @@ class NmeaDecoder:
         batch.times.append(time_ms)
         batch.line_nos.append(line_no)
         batch.raws.append(raw)
+
+    def _future(self, time_ms: int) -> bool:
+        """Whether ``time_ms`` is after the ceiling (rejected when taken)."""
+        return self._ceiling_ms is not None and time_ms > self._ceiling_ms
 
     def _clock_from_base_station(self, bits: bit_vector) -> None:
         assert self._untimed is not None

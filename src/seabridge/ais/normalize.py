@@ -19,7 +19,8 @@ status     15 "undefined" -> -1          (none) -1                15 -> -1
 A latitude or longitude that is missing (payload too short: ``undecodable``), not available
 (91 / 181), out of range, or exactly (0, 0) rejects the report (``invalid_position``); so
 does an MMSI outside the ITU forms (``invalid_mmsi``: the rule of
-:func:`seabridge.ais.mid.valid_mmsi_mask`, which the CSV path uses too). Neither is ever
+:func:`seabridge.ais.mid.valid_mmsi_mask`, which the CSV path uses too), and, given a
+ceiling, a time after it (``future_time``, :mod:`seabridge.ais.horizon`). None is ever
 stored. Texts are cut at the first ``@`` (the ITU padding character, as gpsd does) and
 stripped of spaces; an empty text is null.
 """
@@ -138,9 +139,9 @@ class RawPositions:
     def __len__(self) -> int:
         return len(self.packed) + sum(len(group.messages) for group in self._groups.values())
 
-    def flush(self, reject: Rejecter) -> pa.RecordBatch:
-        """Map sentinels, reject unusable positions, return one batch in input order and
-        start empty."""
+    def flush(self, reject: Rejecter, ceiling_ms: int | None = None) -> pa.RecordBatch:
+        """Map sentinels, reject unusable positions (and those timed after ``ceiling_ms``,
+        when given: ``future_time``), return one batch in input order and start empty."""
         parts: list[tuple[list[pa.Array], Int64s]] = []
         packed = self.packed
         if packed.payloads:
@@ -152,6 +153,7 @@ class RawPositions:
                 lambda index: ((line_nos[index], raws[index]),),
                 _GROUPS[1],
                 reject,
+                ceiling_ms,
             )
             packed.clear()
             if part is not None:
@@ -170,6 +172,7 @@ class RawPositions:
                     group.lines.__getitem__,
                     layout,
                     reject,
+                    ceiling_ms,
                 )
                 group.clear()
                 if part is not None:
@@ -193,24 +196,29 @@ class RawPositions:
         lines_of: Callable[[int], Lines],
         layout: tuple[bool, bool, float],
         reject: Rejecter,
+        ceiling_ms: int | None,
     ) -> tuple[list[pa.Array], Int64s] | None:
         """The POSITION_SCHEMA columns of a group's usable rows, with their input line
-        numbers; every other row is rejected under its reason."""
+        numbers; every other row is rejected under its reason (a fault of the report first,
+        then a time after ``ceiling_ms``)."""
         has_status, has_heading, sog_na = layout
         lat, lon = table["lat"], table["lon"]
         missing = np.isnan(lat) | np.isnan(lon)
         good_mmsi = valid_mmsi_mask(table["mmsi"])
         usable = usable_lat_lon(lat, lon) & good_mmsi
-        for index in np.flatnonzero(~usable).tolist():
+        times = np.array(times_list, dtype=np.int64)
+        stored = usable if ceiling_ms is None else usable & (times <= ceiling_ms)
+        for index in np.flatnonzero(~stored).tolist():
             if not good_mmsi[index]:
                 reason = "invalid_mmsi"
-            else:
+            elif not usable[index]:
                 reason = "undecodable" if missing[index] else "invalid_position"
+            else:
+                reason = "future_time"
             reject(reason, lines_of(index))
-        keep = np.flatnonzero(usable)
+        keep = np.flatnonzero(stored)
         if keep.size == 0:
             return None
-        times = np.array(times_list, dtype=np.int64)
         if keep.size < len(table):
             table, times, line_nos = table[keep], times[keep], line_nos[keep]
         rows = keep.size

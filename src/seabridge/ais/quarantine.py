@@ -49,6 +49,10 @@ class Reason(StrEnum):
     """A CSV row with missing or unparseable columns."""
     INVALID_MMSI = "invalid_mmsi"
     """A CSV row whose MMSI is not a 9-digit number."""
+    FUTURE_TIME = "future_time"
+    """A position or static report timed more than ``ingest.future_horizon_min`` after the
+    clock's now (a receiver with a wrong clock, a CSV row with a wrong year): detection
+    would otherwise run every tick up to that time (:mod:`seabridge.ais.horizon`)."""
 
 
 class Quarantine:

@@ -11,6 +11,9 @@ plain lists and converted once per batch; positions by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import compress
+
 import pyarrow as pa
 
 __all__ = [
@@ -102,6 +105,10 @@ class StaticBuilder:
                 source,
             )
         )
+
+    def keep(self, mask: Sequence[bool]) -> None:
+        """Keep only the rows whose entry in ``mask`` (one per row, in order) is true."""
+        self.rows = list(compress(self.rows, mask))
 
     def flush(self) -> pa.RecordBatch:
         """Return the collected rows as one batch and start empty."""

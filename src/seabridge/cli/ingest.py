@@ -99,6 +99,13 @@ def ingest_command(
         "--dedup-window-min",
         help="De-duplication window in minutes (default: the ingest.dedup_window_min setting).",
     ),
+    future_horizon_min: float | None = typer.Option(
+        None,
+        "--future-horizon-min",
+        help="Reports timed more than this many minutes after the system clock are quarantined "
+        "as future_time (default: the ingest.future_horizon_min setting); 0 turns the check "
+        "off, for data stamped in the future on purpose.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object only."),
     archive: Path | None = typer.Option(
         None,
@@ -127,10 +134,11 @@ def ingest_command(
         db, found = (archive, None) if archive is not None else target(db, node)
         if found is not None:
             assert node is not None
-            if quarantine is not None or dedup_window_min is not None:
+            if (quarantine, dedup_window_min, future_horizon_min) != (None, None, None):
                 raise InputError(
-                    f"--node {node} is being served: its own quarantine and de-duplication "
-                    "window apply; leave out --quarantine and --dedup-window-min"
+                    f"--node {node} is being served: its own quarantine, de-duplication "
+                    "window and future-time horizon apply; leave out --quarantine, "
+                    "--dedup-window-min and --future-horizon-min"
                 )
             summary = _through_node(node, found, plan_sources(sources, fmt), start_ms)
             rejected_to = node / "quarantine" / UPLOAD_QUARANTINE
@@ -141,9 +149,11 @@ def ingest_command(
     with user_errors():
         # Everything that can be checked is checked before the store is created or touched.
         plan = plan_sources(sources, fmt)
-        settings = Settings(
-            {} if dedup_window_min is None else {"ingest.dedup_window_min": dedup_window_min}
-        )
+        options_given = {
+            "ingest.dedup_window_min": dedup_window_min,
+            "ingest.future_horizon_min": future_horizon_min,
+        }
+        settings = Settings({k: v for k, v in options_given.items() if v is not None})
         rejected = Quarantine(quarantine_path)
         rejected.ensure_writable()
         with (
@@ -176,6 +186,14 @@ def _report(summary: IngestSummary, db: Path | str, quarantine: Path, as_json: b
         err.print(
             f"{summary.rejected['no_timestamp']:,} lines had no time and were quarantined; "
             "if the input carries no times, give --start ISO (e.g. --start 2024-05-01T00:00:00Z).",
+            markup=False,
+        )
+    if summary.rejected.get("future_time"):
+        err.print(
+            f"{summary.rejected['future_time']:,} reports were timed in the future and were "
+            "quarantined as future_time; check the receiver's clock or the file's dates. For "
+            "data stamped in the future on purpose, give --future-horizon-min 0 (a served "
+            "node: its ingest.future_horizon_min setting).",
             markup=False,
         )
 

@@ -2,9 +2,11 @@
 
 One :meth:`Pipeline.step` polls every source once (at most ``node.step_lines`` lines each),
 decodes the lines (one :class:`~seabridge.ais.nmea.NmeaDecoder` per input stream; bad lines
-counted and quarantined in ``DIR/quarantine/live.jsonl``), appends the records to the track
-store, persists each source's cursor (``DIR/ingest-cursors.json``, after the store took the
-batch, so a restart neither loses nor re-reads a stored batch), feeds the batch to the live
+counted and quarantined in ``DIR/quarantine/live.jsonl``, and so are reports timed more than
+``ingest.future_horizon_min`` after the node's clock, one of which would make the engine run
+every tick up to its time), appends the records to the track store, persists each source's
+cursor (``DIR/ingest-cursors.json``, after the store took the batch, so a restart neither
+loses nor re-reads a stored batch), feeds the batch to the live
 :class:`~seabridge.detect.Engine` (the same engine as ``seabridge detect``: data time only),
 and then reacts (:meth:`Pipeline.react`): events go to the :class:`EventLog`, the hub
 (``events``) and the metrics; detection events (not feed-health ones, which are about our
@@ -37,6 +39,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from seabridge.ais.horizon import Horizon
 from seabridge.ais.nmea import NmeaDecoder
 from seabridge.ais.quarantine import Quarantine
 from seabridge.ais.records import POSITION_SCHEMA
@@ -114,6 +117,7 @@ class Pipeline:
         self.summary = IngestSummary(rejected=self.quarantine.counts)
         self._decoders: dict[str, NmeaDecoder] = {}
         self._max_age_s = parts.settings["ingest.multipart_max_age_s"]
+        self._horizon = Horizon.from_settings(parts.settings, parts.clock)
         self._step_lines = int(parts.settings["node.step_lines"])
         self._cursors_path = parts.root / CURSORS_FILE
         self._seen_sizes: dict[str, int] = {}
@@ -217,7 +221,13 @@ class Pipeline:
     def _decoder(self, stream: str) -> NmeaDecoder:
         decoder = self._decoders.get(stream)
         if decoder is None:
-            decoder = NmeaDecoder(stream, self.quarantine, self.summary, max_age_s=self._max_age_s)
+            decoder = NmeaDecoder(
+                stream,
+                self.quarantine,
+                self.summary,
+                max_age_s=self._max_age_s,
+                horizon=self._horizon,
+            )
             self._decoders[stream] = decoder
         return decoder
 

@@ -354,8 +354,8 @@ class Node:
         """Decode a raw AIS file (NMEA or CSV, .gz too) into the node's track store with the
         same ingest as ``seabridge ingest`` (``POST /api/ingest``); rejected lines go to
         ``DIR/quarantine/upload.jsonl``, under ``name`` (the uploader's file name; default
-        ``path``) as their source. Returns the run's
-        :class:`~seabridge.ais.summary.IngestSummary`.
+        ``path``) as their source; the future-time bound is on the node's clock. Returns the
+        run's :class:`~seabridge.ais.summary.IngestSummary`.
 
         One upload at a time; the pipeline keeps running (the store serialises each append,
         and de-duplicates against what either stored). The rows are history for the store:
@@ -369,7 +369,9 @@ class Node:
         from seabridge.ais.ingest import IngestOptions, Plan, ingest, plan_sources
         from seabridge.ais.quarantine import Quarantine
 
-        options = IngestOptions(fmt=fmt, start_ms=start_ms, settings=self.config.settings)
+        options = IngestOptions(
+            fmt=fmt, start_ms=start_ms, settings=self.config.settings, clock=self.clock
+        )
         with self._uploads:
             plan = plan_sources([str(path)], fmt)
             if name:
