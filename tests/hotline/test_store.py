@@ -48,7 +48,8 @@ def test_a_version_1_file_migrates_and_keeps_its_rows(tmp_path: Path) -> None:
     store = Store(path)
     row = store.conn.execute("SELECT acked_size, delivered_via FROM delivery").fetchone()
     assert row == (3, None)
-    assert store.conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 2
+    version = store.conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+    assert version == SCHEMA_VERSION
     store.close()
 
 

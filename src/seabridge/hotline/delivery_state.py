@@ -11,6 +11,8 @@ import random
 import sqlite3
 from dataclasses import dataclass
 
+from seabridge.hotline import open_deadlines
+
 __all__ = [
     "BACKOFF_START_S",
     "DeliveryState",
@@ -18,7 +20,6 @@ __all__ = [
     "backoff_delay_s",
     "create",
     "last_cosignature_ms",
-    "missed_deadlines",
     "read",
     "record_acked",
     "record_failure",
@@ -125,15 +126,15 @@ def alarm(
     conn: sqlite3.Connection,
     peer: str,
     origin: str,
-    mirror: str,
     now_ms: int,
     heartbeat_interval_s: float,
 ) -> str | None:
     """What an operator must hear about ``peer``, or None (§5.7).
 
     "not delivered": no fresh cosignature for 3 x the heartbeat interval (a link problem).
-    "delivered but not acknowledged": cosigned entries whose deadline passed with no ack.
-    ``origin`` is our log to ``peer`` and ``mirror`` its log to us.
+    "delivered but not acknowledged": cosigned entries whose deadline passed with no ack
+    (counted over the open deadlines: :mod:`seabridge.hotline.open_deadlines`).
+    ``origin`` is our log to ``peer``.
     """
     limit_ms = round(3 * heartbeat_interval_s * 1000)
     last = last_cosignature_ms(conn, origin)
@@ -150,38 +151,10 @@ def alarm(
             f"({3 * heartbeat_interval_s:g} s; last {seen}); link problem: use the "
             "out-of-band channel"
         )
-    row = conn.execute(
-        "SELECT count(*), min(l.seq) FROM log l WHERE l.origin = ? "
-        "AND l.deadline_ms <= ? AND EXISTS (SELECT 1 FROM cosigs c WHERE c.origin = "
-        "l.origin AND c.size > l.seq) AND NOT EXISTS (SELECT 1 FROM refs r WHERE "
-        "r.origin = ? AND r.ref_log = l.origin AND r.ref_seq = l.seq AND r.kind IN "
-        "('ack', 'reply'))",
-        (origin, now_ms, mirror),
-    ).fetchone()
-    if row[0]:
+    count, first = open_deadlines.unacknowledged(conn, origin, now_ms)
+    if count:
         return (
-            f"delivered but not acknowledged: {row[0]} entries cosigned by {peer} have no "
-            f"ack past their deadline (first: {origin} seq {row[1]})"
+            f"delivered but not acknowledged: {count} entries cosigned by {peer} have no "
+            f"ack past their deadline (first: {origin} seq {first})"
         )
     return None
-
-
-def missed_deadlines(
-    conn: sqlite3.Connection, origin: str, mirror: str, now_ms: int
-) -> list[tuple[int, bytes, int]]:
-    """``(seq, leaf, deadline_ms)`` of own entries whose deadline passed unanswered.
-
-    Unanswered: no ``ack`` or ``reply`` in ``mirror`` refers to the entry (log, seq and leaf
-    hash), and no ``deadline-missed`` for it is in ``origin`` yet.
-    """
-    rows = conn.execute(
-        "SELECT seq, leaf, deadline_ms FROM log l WHERE origin = ? "
-        "AND deadline_ms IS NOT NULL AND deadline_ms <= ? "
-        "AND NOT EXISTS (SELECT 1 FROM refs r WHERE r.origin = ? AND r.ref_log = "
-        "l.origin AND r.ref_seq = l.seq AND r.ref_leaf = l.leaf AND r.kind IN "
-        "('ack', 'reply')) AND NOT EXISTS (SELECT 1 FROM refs r WHERE r.origin = "
-        "l.origin AND r.ref_log = l.origin AND r.ref_seq = l.seq AND r.kind = "
-        "'deadline-missed') ORDER BY seq",
-        (origin, now_ms, mirror),
-    ).fetchall()
-    return [(int(seq), bytes(leaf), int(deadline_ms)) for seq, leaf, deadline_ms in rows]

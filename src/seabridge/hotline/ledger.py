@@ -26,8 +26,10 @@ never imports incidents, AIS or the web; the transport is someone else's.
 
 :class:`Ledger` is the facade: it holds the lock, the clock, the keys and the cached trees, and
 runs the work of :mod:`~seabridge.hotline.log_rows` (shared log reads and writes),
-:mod:`~seabridge.hotline.receive` (the receiver's checks and evidence) and
-:mod:`~seabridge.hotline.delivery_state` (cursors, backoff, alarms) inside its transactions.
+:mod:`~seabridge.hotline.receive` (the receiver's checks and evidence),
+:mod:`~seabridge.hotline.delivery_state` (cursors, backoff, alarms) and
+:mod:`~seabridge.hotline.open_deadlines` (the deadlines not answered yet) inside its
+transactions.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from seabridge.errors import (
     UnknownPeerError,
     VerificationError,
 )
-from seabridge.hotline import delivery_state, log_rows
+from seabridge.hotline import delivery_state, log_rows, open_deadlines
 from seabridge.hotline.delivery_state import DeliveryState
 from seabridge.hotline.entries import Entry, Ref, format_timestamp, sign_entry
 from seabridge.hotline.keys import KEY_TYPE_COSIGNATURE, KEY_TYPE_NOTE, SigningKey, Verifier
@@ -196,6 +198,7 @@ class Ledger:
                 log_rows.init_key(conn, own, "log", log_key.verifier, own_key=True)
                 log_rows.init_key(conn, own, "cosigner", self._cosigner.verifier, own_key=True)
                 delivery_state.create(conn, peer, now)
+                open_deadlines.watch(conn, own, self._mirror(peer))
             for peer, (log_v, cos_v) in self.peers.items():
                 mirror = self.mirror_origin(peer)
                 log_rows.init_key(conn, mirror, "log", log_v, own_key=False)
@@ -548,9 +551,8 @@ class Ledger:
         "delivered but not acknowledged": cosigned entries whose deadline passed with no ack.
         """
         with self._lock:
-            own, mirror = self.own_origin(peer), self._mirror(peer)
-            conn = self._store.conn
-            return delivery_state.alarm(conn, peer, own, mirror, now_ms, heartbeat_interval_s)
+            conn, own = self._store.conn, self.own_origin(peer)
+            return delivery_state.alarm(conn, peer, own, now_ms, heartbeat_interval_s)
 
     # --- pull side (§5.6) --------------------------------------------------------------------
 
@@ -645,8 +647,8 @@ class Ledger:
         created: list[Entry] = []
         with self._write() as conn:
             for peer in self.channels:
-                origin, mirror = self.own_origin(peer), self._mirror(peer)
-                missed = delivery_state.missed_deadlines(conn, origin, mirror, now_ms)
+                origin = self.own_origin(peer)
+                missed = open_deadlines.missed(conn, origin, now_ms)
                 for seq, leaf, deadline_ms in missed:
                     body = {"deadline": format_timestamp(deadline_ms)}
                     ref = Ref(origin, seq, leaf)

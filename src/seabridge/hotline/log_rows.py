@@ -16,6 +16,7 @@ from seabridge.errors import (
     UnknownPeerError,
     VerificationError,
 )
+from seabridge.hotline import open_deadlines
 from seabridge.hotline.entries import Entry, parse_timestamp
 from seabridge.hotline.keys import Verifier, parse_vkey
 from seabridge.hotline.merkle import MerkleTree
@@ -149,7 +150,8 @@ def insert_entries(
     sigs: Sequence[bytes],
     nodes: Sequence[tuple[int, int, bytes]],
 ) -> None:
-    """Store signed entries with their references and the tree nodes they add."""
+    """Store signed entries with their references and the tree nodes they add; keep
+    ``open_deadlines`` up to date in the same transaction."""
     for entry, sig in zip(entries, sigs, strict=True):
         deadline = None if entry.deadline is None else parse_timestamp(entry.deadline)
         conn.execute(
@@ -170,6 +172,7 @@ def insert_entries(
             "INSERT OR IGNORE INTO refs VALUES (?, ?, ?, ?, ?, ?)",
             [(origin, entry.seq, r.log, r.seq, r.leaf, entry.kind) for r in entry.refs],
         )
+        open_deadlines.entry_stored(conn, origin, entry)
     conn.executemany("INSERT INTO tree VALUES (?, ?, ?, ?)", [(origin, *node) for node in nodes])
 
 

@@ -6,7 +6,9 @@ table of ``domain/hotline-protocol.md`` §5.4 plus ``refs`` (an index of entry r
 acks and deadlines) and ``keys`` (the key valid from each seq of each log, for rotation).
 
 Append-only: triggers ``RAISE(ABORT)`` on UPDATE and DELETE of every ledger table. Only
-``delivery`` (push cursors and backoff) and ``app_cursor`` (consumer cursors) change in place.
+``delivery`` (push cursors and backoff) and ``app_cursor`` (consumer cursors) change in place,
+and the derived ``open_deadlines`` and ``deadline_watch`` (an index of unanswered deadlines,
+not signed data: :mod:`seabridge.hotline.open_deadlines`).
 
 This module knows tables and transactions, not signatures or trees: the ledger decides what
 goes in (:mod:`seabridge.hotline.ledger`).
@@ -123,7 +125,26 @@ ALTER TABLE delivery ADD COLUMN delivered_via TEXT;
 """
 """Version 2: the endpoint (base URL) that took the last successful push to each peer."""
 
-MIGRATIONS: tuple[str, ...] = (_TABLES + _triggers(), _DELIVERED_VIA)
+_OPEN_DEADLINES = """
+CREATE TABLE deadline_watch (
+    origin TEXT PRIMARY KEY,
+    mirror TEXT NOT NULL
+);
+CREATE TABLE open_deadlines (
+    origin TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    leaf BLOB NOT NULL,
+    deadline_ms INTEGER NOT NULL,
+    acked INTEGER NOT NULL,
+    settled INTEGER NOT NULL,
+    PRIMARY KEY (origin, seq)
+);
+"""
+"""Version 3: own entries whose deadline is not answered yet, derived from ``log`` and ``refs``
+(:mod:`seabridge.hotline.open_deadlines`). A file from before is filled when the ledger opens it
+and registers its channels (``deadline_watch`` is empty then)."""
+
+MIGRATIONS: tuple[str, ...] = (_TABLES + _triggers(), _DELIVERED_VIA, _OPEN_DEADLINES)
 """Schema migrations in order; migration ``i`` takes the file from version ``i`` to ``i + 1``.
 Never edit one that has shipped: append a new one."""
 
