@@ -319,6 +319,44 @@ def test_pull_recovers_a_lost_receipt_and_missing_peer_entries(net: Net) -> None
     asyncio.run(scenario())
 
 
+def test_a_pull_that_finds_our_entries_at_the_peer_unreceipted_pushes_for_a_receipt(
+    net: Net,
+) -> None:
+    """ccg pulled jcg's newest entry while jcg's pushes failed, so ccg holds it without having
+    cosigned it. jcg's pull learns that ccg holds it; the receipt must come with jcg's next
+    push once the link works, not only with the heartbeat (HEARTBEAT_S after the last one)."""
+
+    async def scenario() -> None:
+        jcg = net.ledgers["jcg"]
+        net.send("jcg", "one")
+        await net.round()
+        receipted_ms = jcg.last_cosignature_ms("ccg")
+        assert receipted_ms == net.clock.now_ms() and ("jcg", "ccg", 1) in net.receipts
+        net.links["jcg"].answer = 503  # jcg's pushes fail; its pulls still reach ccg
+        net.send("jcg", "two")
+        net.clock.advance(OPTIONS.pull_interval_s)
+        now = net.clock.now_ms()
+        await net.deliveries["ccg"].step(now)  # ccg pulls "two": stored, not cosigned
+        assert net.ledgers["ccg"].size("jcg/hotline/ccg") == 2
+        assert (await net.deliveries["jcg"].step(now)).failures == 1  # push 503, then pull
+        # the pull moved the cursor to what ccg holds; the receipt is still owed
+        assert jcg.delivery_state("ccg").acked_size == 2
+        assert jcg.checkpoint("jcg/hotline/ccg")[1] == []
+        net.links["jcg"].answer = None
+        while net.clock.now_ms() < receipted_ms + HEARTBEAT_S * 1000 - 1000:
+            net.clock.advance(0.1)
+            await net.deliveries["jcg"].step(net.clock.now_ms())
+            if ("jcg", "ccg", 2) in net.receipts:
+                break
+        assert ("jcg", "ccg", 2) in net.receipts, "the receipt waited for the heartbeat"
+        assert net.clock.now_ms() - now <= CAP_S * 1000 + 100  # within the capped backoff
+        assert jcg.checkpoint("jcg/hotline/ccg")[1]  # the newest checkpoint is cosigned
+        assert jcg.delivery_state("ccg").acked_size == 2
+        net.assert_identical()
+
+    asyncio.run(scenario())
+
+
 def test_a_peer_without_a_checkpoint_of_our_log_yet_is_quiet_and_its_log_is_pulled(
     net: Net, caplog: pytest.LogCaptureFixture
 ) -> None:

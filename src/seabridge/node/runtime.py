@@ -330,7 +330,8 @@ class Delivery:
             if status.halted is not None:
                 continue
             state = self.ledger.delivery_state(peer)
-            if self.ledger.size(self.ledger.own_origin(peer)) > state.acked_size:
+            own_size = self.ledger.size(self.ledger.own_origin(peer))
+            if own_size > state.acked_size or self._receipt_owed(peer):
                 due.append(state.next_attempt_ms)
             else:
                 last = self.ledger.last_cosignature_ms(peer)
@@ -347,7 +348,10 @@ class Delivery:
         heartbeat = False
         body = self.ledger.push_request(peer)
         if body is None:
-            if not self.ledger.heartbeat_due(peer, now_ms, self.options.heartbeat_interval_s):
+            interval_s = self.options.heartbeat_interval_s
+            if not self._receipt_owed(peer) and not self.ledger.heartbeat_due(
+                peer, now_ms, interval_s
+            ):
                 return
             body, heartbeat = self.ledger.push_request(peer, heartbeat=True), True
         for _ in range(self.options.max_batches):
@@ -380,6 +384,13 @@ class Delivery:
             else:
                 self._halt(status, f"HTTP {code} from {peer}: {_detail(response)}", now_ms, result)
                 return
+
+    def _receipt_owed(self, peer: str) -> bool:
+        """Our newest checkpoint to ``peer`` has no receipt although nothing is left to send:
+        the cursor moved to what the peer holds (a 409, or a pull finding entries the peer
+        fetched itself) without a cosignature. An empty push now fetches the receipt; waiting
+        for the heartbeat would leave the entries unreceipted for up to an interval."""
+        return not self.ledger.checkpoint(self.ledger.own_origin(peer))[1]
 
     async def _post(self, status: PeerStatus, body: Mapping[str, object]) -> _Answer:
         """POST the push to the primary endpoint, then each backup on a connection failure."""
