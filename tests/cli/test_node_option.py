@@ -196,6 +196,13 @@ def test_ingest_through_a_served_node_stores_the_rows(tmp_path: Path) -> None:
         assert twice.exit_code == 0, twice.output
         live = runner.invoke(app, ["ingest", "tcp://127.0.0.1:9", "--node", str(node)])
         assert live.exit_code == 2 and "[[source]]" in live.output
+        for option in (
+            ["--quarantine", str(tmp_path / "q.jsonl")],
+            ["--dedup-window-min", "5"],
+            ["--future-horizon-min", "0"],
+        ):  # the node's own settings apply to what it ingests
+            refused = runner.invoke(app, ["ingest", str(feed), "--node", str(node), *option])
+            assert refused.exit_code == 2 and "is being served" in refused.output, option
         served_rows = _run(READS[0], node)
     wanted = json.loads(expected.stdout)
     for key in ("lines", "messages", "positions", "statics", "rejected", "duplicates"):
