@@ -37,6 +37,7 @@ from node_builders import fixed_clock, make_node, make_pair, wall_clock
 from seabridge.clock import ManualClock
 from seabridge.hotline.entries import Entry, Ref
 from seabridge.hotline.ledger import Ledger
+from seabridge.hotline.push import MAX_BATCH
 from seabridge.node import NodeConfig, client_context
 from seabridge.node.directory import Address
 from seabridge.node.runtime import Delivery, StepResult, open_ledger
@@ -352,6 +353,55 @@ def test_a_pull_that_finds_our_entries_at_the_peer_unreceipted_pushes_for_a_rece
         assert net.clock.now_ms() - now <= CAP_S * 1000 + 100  # within the capped backoff
         assert jcg.checkpoint("jcg/hotline/ccg")[1]  # the newest checkpoint is cosigned
         assert jcg.delivery_state("ccg").acked_size == 2
+        net.assert_identical()
+
+    asyncio.run(scenario())
+
+
+def test_a_409_for_our_whole_log_then_a_failed_push_still_pushes_for_the_receipt(
+    net: Net, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ccg pulled all of jcg's new entries before jcg pushed them. jcg's first push is capped
+    at MAX_BATCH, so its checkpoint is not one ccg stores: 409 with jcg's whole size, and
+    accept_conflict moves the cursor there uncosigned. The empty push sent right after fails;
+    the receipt must come with jcg's next push, not only with the heartbeat."""
+
+    async def scenario() -> None:
+        jcg, link = net.ledgers["jcg"], net.links["jcg"]
+        net.send("jcg", "one")
+        await net.round()
+        receipted_ms = jcg.last_cosignature_ms("ccg")
+        assert receipted_ms == net.clock.now_ms() and ("jcg", "ccg", 1) in net.receipts
+        for i in range(MAX_BATCH + 1):  # one push cannot carry them all
+            net.send("jcg", f"batch {i}")
+        size = MAX_BATCH + 2
+        net.clock.advance(OPTIONS.pull_interval_s)
+        now = net.clock.now_ms()
+        await net.deliveries["ccg"].step(now)  # ccg pulls them all: stored, not cosigned
+        assert net.ledgers["ccg"].size("jcg/hotline/ccg") == size
+        answers: list[int | None] = [None, 503]  # the 409 reaches ccg; the empty push fails
+        forward = link.handle_async_request
+
+        async def scripted(request: httpx.Request) -> httpx.Response:
+            if request.method == "POST":
+                link.answer = answers.pop(0) if answers else None
+            return await forward(request)
+
+        monkeypatch.setattr(link, "handle_async_request", scripted)
+        result = await net.deliveries["jcg"].step(now)
+        assert (result.conflicts, result.failures, result.pushed) == (1, 1, 0)
+        assert answers == []
+        # the 409 moved the cursor to what ccg holds; the receipt is still owed
+        assert jcg.delivery_state("ccg").acked_size == size
+        assert jcg.checkpoint("jcg/hotline/ccg")[1] == []
+        while net.clock.now_ms() < receipted_ms + HEARTBEAT_S * 1000 - 1000:
+            net.clock.advance(0.1)
+            await net.deliveries["jcg"].step(net.clock.now_ms())
+            if ("jcg", "ccg", size) in net.receipts:
+                break
+        assert ("jcg", "ccg", size) in net.receipts, "the receipt waited for the heartbeat"
+        assert net.clock.now_ms() - now <= CAP_S * 1000 + 100  # within the capped backoff
+        assert jcg.checkpoint("jcg/hotline/ccg")[1]  # the newest checkpoint is cosigned
         net.assert_identical()
 
     asyncio.run(scenario())
