@@ -60,10 +60,14 @@ def _ids(events: list[Any]) -> dict[str, Any]:
     return {event.id: event for event in events}
 
 
+def _build(factory: EngineFactory) -> None:
+    factory()
+
+
 def _warm(client: Any, factory: EngineFactory) -> None:
     """Build an engine on every worker once (imports, numba kernels from the cache), as the
-    local engine's process already has."""
-    client.run(factory)
+    local engine's process already has; nothing comes back but None."""
+    client.run(_build, factory)
 
 
 def _measure(root: Path, factory: EngineFactory, client: Any) -> dict[str, Any]:
