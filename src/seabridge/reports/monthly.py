@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from seabridge.reports import figures, i18n, monthly_data
-from seabridge.reports.monthly_data import BELT_KINDS, Period, Table, TrackSource
+from seabridge.reports.monthly_data import Period, Table, TrackSource
 from seabridge.reports.render import ReportFiles, render_html, write_report
 from seabridge.units import ms_to_iso
 
@@ -235,7 +235,7 @@ def tables_csv(report: MonthlyReport) -> dict[str, str]:
 def _map(
     report: MonthlyReport, source: TrackSource, zones: ZoneSet, features: Sequence[Feature]
 ) -> str:
-    belts = [zone for zone in zones.zones if zone.kind in BELT_KINDS]
+    belts = monthly_data.belt_order(zones)
     bounds = [zone.geometry.bounds for zone in belts] or [
         zone.geometry.bounds for zone in zones.zones
     ]

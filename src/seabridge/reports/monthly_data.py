@@ -269,9 +269,10 @@ def belt_presence_rows(source: TrackSource, zones: ZoneSet, period: Period) -> p
     if not len(points["mmsi"]):
         return empty
     point, zone_index = zones.membership(points["lat"], points["lon"])
-    belt_ids = [zones.zones[i].id for i in range(len(zones.zones))]
-    rank = {zone.id: number for number, zone in enumerate(belts)}
-    keep = np.isin(zone_index, [zones.index(z.id) for z in belts])
+    belt_ids = np.array([zone.id for zone in zones.zones], dtype=object)
+    rank = np.full(len(zones.zones), -1, dtype=np.int64)  # per zone index; -1: not a belt
+    rank[[zones.index(zone.id) for zone in belts]] = np.arange(len(belts))
+    keep = rank[zone_index] >= 0
     point, zone_index = point[keep], zone_index[keep]
     triples = np.stack(
         [np.asarray(points["mmsi"])[point], np.asarray(points["day"])[point], zone_index], axis=1
@@ -281,8 +282,8 @@ def belt_presence_rows(source: TrackSource, zones: ZoneSet, period: Period) -> p
         {
             "mmsi": pa.array(unique[:, 0], pa.int64()),
             "day": pa.array(unique[:, 1], pa.int64()),
-            "belt": pa.array([belt_ids[i] for i in unique[:, 2]], pa.string()),
-            "belt_rank": pa.array([rank[belt_ids[i]] for i in unique[:, 2]], pa.int64()),
+            "belt": pa.array(belt_ids[unique[:, 2]], pa.string()),
+            "belt_rank": pa.array(rank[unique[:, 2]], pa.int64()),
         }
     )
 
