@@ -296,84 +296,76 @@ def test_open_deadlines_equal_the_history_scans_at_every_step(history: History) 
     assert {"send", "answer", "watch", "push", "advance", "reopen"} <= kinds
 
 
-def test_a_version_2_file_is_migrated_and_filled_from_its_history(tmp_path: Path) -> None:
+@pytest.mark.parametrize("history", [99], indirect=True, ids=lambda s: f"seed{s}")
+def test_a_version_2_file_is_migrated_and_filled_from_its_history(
+    history: History, tmp_path: Path
+) -> None:
     """A state.sqlite written before the table existed opens, and the table is built from it."""
-    made = History(tmp_path, seed=99)
-    try:
-        for _ in range(80):
-            made.step()
-        jcg = made.ledgers["jcg"]
-        now = made.clock.now_ms()
-        sent = jcg.send("ccg", "notification", message("open"), deadline_ms=now - 1)
-        before = {
-            origin: oracle_missed(jcg._store.conn, origin, mirror, now + 10**9)
-            for _, origin, mirror in made.origins("jcg")
-        }
-        assert (sent.seq, sent.leaf_hash(), now - 1) in before["jcg/hotline/ccg"]
-        jcg.close()
-        path = tmp_path / "jcg" / "state.sqlite"
-        downgrade_to_version_2(path)
-        conn = sqlite3.connect(path, isolation_level=None)
-        version_2 = sqlite3.connect(":memory:", isolation_level=None)
-        statedb.migrate(version_2, "schema_version", MIGRATIONS[:2], LedgerError, "v2")
-        assert schema(conn) == schema(version_2)  # the file is a version 2 file
-        conn.close()
-        jcg = made.ledgers["jcg"] = open_party(tmp_path, "jcg", made.clock)
-        conn = jcg._store.conn
-        assert conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 3
-        assert SCHEMA_VERSION == 3
-        for _, origin, _ in made.origins("jcg"):
-            assert open_deadlines.missed(conn, origin, now + 10**9) == before[origin]
-        made.check()
-        assert len(jcg.check_deadlines(now + 10**9)) == sum(map(len, before.values()))
-        made.check()
-    finally:
-        made.close()
+    for _ in range(80):
+        history.step()
+    jcg = history.ledgers["jcg"]
+    now = history.clock.now_ms()
+    sent = jcg.send("ccg", "notification", message("open"), deadline_ms=now - 1)
+    before = {
+        origin: oracle_missed(jcg._store.conn, origin, mirror, now + 10**9)
+        for _, origin, mirror in history.origins("jcg")
+    }
+    assert (sent.seq, sent.leaf_hash(), now - 1) in before["jcg/hotline/ccg"]
+    jcg.close()
+    path = tmp_path / "jcg" / "state.sqlite"
+    downgrade_to_version_2(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    version_2 = sqlite3.connect(":memory:", isolation_level=None)
+    statedb.migrate(version_2, "schema_version", MIGRATIONS[:2], LedgerError, "v2")
+    assert schema(conn) == schema(version_2)  # the file is a version 2 file
+    conn.close()
+    jcg = history.ledgers["jcg"] = open_party(tmp_path, "jcg", history.clock)
+    conn = jcg._store.conn
+    assert conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 3
+    assert SCHEMA_VERSION == 3
+    for _, origin, _ in history.origins("jcg"):
+        assert open_deadlines.missed(conn, origin, now + 10**9) == before[origin]
+    history.check()
+    assert len(jcg.check_deadlines(now + 10**9)) == sum(map(len, before.values()))
+    history.check()
 
 
-def test_the_table_keeps_only_open_deadlines(tmp_path: Path) -> None:
+@pytest.mark.parametrize("history", [0], indirect=True, ids=lambda s: f"seed{s}")
+def test_the_table_keeps_only_open_deadlines(history: History) -> None:
     """Answered entries leave the table: its size follows the open deadlines, not the log."""
-    made = History(tmp_path, seed=0)
-    try:
-        jcg, ccg = made.ledgers["jcg"], made.ledgers["ccg"]
-        now = made.clock.now_ms()
-        sent = [
-            jcg.send("ccg", "notification", message(f"n{i}"), deadline_ms=now + 1000)
-            for i in range(20)
-        ]
-        jcg.send("ccg", "note", message("no deadline"))
-        count = "SELECT count(*) FROM open_deadlines"
-        assert jcg._store.conn.execute(count).fetchone()[0] == 20
-        refs = [Ref(e.log, e.seq, e.leaf_hash()) for e in sent[:15]]
-        ccg.send("jcg", "ack", {"text": "ack", "text_en": "ack"}, refs=refs[:8])
-        ccg.send("jcg", "reply", message("answer"), refs=refs[8:])
-        made.sync()
-        assert jcg._store.conn.execute(count).fetchone()[0] == 5
-        missed = jcg.check_deadlines(now + 1000)
-        assert [m.refs[0].seq for m in missed] == [e.seq for e in sent[15:]]
-        # missed but not acknowledged: still counted by the alarm, no longer by the watcher
-        assert jcg._store.conn.execute(count).fetchone()[0] == 5
-        assert jcg.check_deadlines(now + 10**9) == []
-        wrong = [Ref(e.log, e.seq, bytes(32)) for e in sent[15:]]
-        ccg.send("jcg", "ack", {"text": "late", "text_en": "late"}, refs=wrong)
-        made.sync()
-        assert jcg._store.conn.execute(count).fetchone()[0] == 0
-        made.check()
-    finally:
-        made.close()
+    jcg, ccg = history.ledgers["jcg"], history.ledgers["ccg"]
+    now = history.clock.now_ms()
+    sent = [
+        jcg.send("ccg", "notification", message(f"n{i}"), deadline_ms=now + 1000) for i in range(20)
+    ]
+    jcg.send("ccg", "note", message("no deadline"))
+    count = "SELECT count(*) FROM open_deadlines"
+    assert jcg._store.conn.execute(count).fetchone()[0] == 20
+    refs = [Ref(e.log, e.seq, e.leaf_hash()) for e in sent[:15]]
+    ccg.send("jcg", "ack", {"text": "ack", "text_en": "ack"}, refs=refs[:8])
+    ccg.send("jcg", "reply", message("answer"), refs=refs[8:])
+    history.sync()
+    assert jcg._store.conn.execute(count).fetchone()[0] == 5
+    missed = jcg.check_deadlines(now + 1000)
+    assert [m.refs[0].seq for m in missed] == [e.seq for e in sent[15:]]
+    # missed but not acknowledged: still counted by the alarm, no longer by the watcher
+    assert jcg._store.conn.execute(count).fetchone()[0] == 5
+    assert jcg.check_deadlines(now + 10**9) == []
+    wrong = [Ref(e.log, e.seq, bytes(32)) for e in sent[15:]]
+    ccg.send("jcg", "ack", {"text": "late", "text_en": "late"}, refs=wrong)
+    history.sync()
+    assert jcg._store.conn.execute(count).fetchone()[0] == 0
+    history.check()
 
 
-def test_verify_and_the_export_do_not_read_the_table(tmp_path: Path) -> None:
+@pytest.mark.parametrize("history", [3], indirect=True, ids=lambda s: f"seed{s}")
+def test_verify_and_the_export_do_not_read_the_table(history: History) -> None:
     """Derived, not signed: emptying or filling ``open_deadlines`` changes no export byte."""
-    made = History(tmp_path, seed=3)
-    try:
-        for _ in range(60):
-            made.step()
-        jcg = made.ledgers["jcg"]
-        exported = jcg.export_evidence()
-        conn = jcg._store.conn
-        conn.execute("DELETE FROM open_deadlines")
-        conn.execute("INSERT INTO open_deadlines VALUES ('jcg/hotline/ccg', 999, x'00', 0, 0, 0)")
-        assert jcg.export_evidence() == exported
-    finally:
-        made.close()
+    for _ in range(60):
+        history.step()
+    jcg = history.ledgers["jcg"]
+    exported = jcg.export_evidence()
+    conn = jcg._store.conn
+    conn.execute("DELETE FROM open_deadlines")
+    conn.execute("INSERT INTO open_deadlines VALUES ('jcg/hotline/ccg', 999, x'00', 0, 0, 0)")
+    assert jcg.export_evidence() == exported
