@@ -320,6 +320,16 @@ def test_pull_recovers_a_lost_receipt_and_missing_peer_entries(net: Net) -> None
     asyncio.run(scenario())
 
 
+async def _step_jcg_until_receipt(net: Net, size: int, receipted_ms: int) -> None:
+    """Step jcg every 0.1 s until ccg's receipt of ``size`` arrives, giving up 1 s before the
+    heartbeat after ``receipted_ms`` would fetch it anyway."""
+    while net.clock.now_ms() < receipted_ms + HEARTBEAT_S * 1000 - 1000:
+        net.clock.advance(0.1)
+        await net.deliveries["jcg"].step(net.clock.now_ms())
+        if ("jcg", "ccg", size) in net.receipts:
+            return
+
+
 def test_a_pull_that_finds_our_entries_at_the_peer_unreceipted_pushes_for_a_receipt(
     net: Net,
 ) -> None:
@@ -344,11 +354,7 @@ def test_a_pull_that_finds_our_entries_at_the_peer_unreceipted_pushes_for_a_rece
         assert jcg.delivery_state("ccg").acked_size == 2
         assert jcg.checkpoint("jcg/hotline/ccg")[1] == []
         net.links["jcg"].answer = None
-        while net.clock.now_ms() < receipted_ms + HEARTBEAT_S * 1000 - 1000:
-            net.clock.advance(0.1)
-            await net.deliveries["jcg"].step(net.clock.now_ms())
-            if ("jcg", "ccg", 2) in net.receipts:
-                break
+        await _step_jcg_until_receipt(net, 2, receipted_ms)
         assert ("jcg", "ccg", 2) in net.receipts, "the receipt waited for the heartbeat"
         assert net.clock.now_ms() - now <= CAP_S * 1000 + 100  # within the capped backoff
         assert jcg.checkpoint("jcg/hotline/ccg")[1]  # the newest checkpoint is cosigned
@@ -394,11 +400,7 @@ def test_a_409_for_our_whole_log_then_a_failed_push_still_pushes_for_the_receipt
         # the 409 moved the cursor to what ccg holds; the receipt is still owed
         assert jcg.delivery_state("ccg").acked_size == size
         assert jcg.checkpoint("jcg/hotline/ccg")[1] == []
-        while net.clock.now_ms() < receipted_ms + HEARTBEAT_S * 1000 - 1000:
-            net.clock.advance(0.1)
-            await net.deliveries["jcg"].step(net.clock.now_ms())
-            if ("jcg", "ccg", size) in net.receipts:
-                break
+        await _step_jcg_until_receipt(net, size, receipted_ms)
         assert ("jcg", "ccg", size) in net.receipts, "the receipt waited for the heartbeat"
         assert net.clock.now_ms() - now <= CAP_S * 1000 + 100  # within the capped backoff
         assert jcg.checkpoint("jcg/hotline/ccg")[1]  # the newest checkpoint is cosigned
