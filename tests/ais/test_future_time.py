@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from functools import reduce
-from operator import xor
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from seabridge.ais.quarantine import Quarantine
 from seabridge.ais.summary import IngestSummary
 from seabridge.clock import ManualClock, SystemClock
 from seabridge.config import Settings
+from seabridge.sim.encode import tag_block
 from support import tagged_position
 
 NOW_MS = 1_777_593_600_000  # 2026-05-01T00:00:00Z: the clock's now in every test here
@@ -35,10 +34,6 @@ NOW_S = NOW_MS // 1000
 HORIZON_S = 3600  # the default of ingest.future_horizon_min
 YEAR_S = 365 * 86_400
 BORDER_MS = NOW_MS + HORIZON_S * 1000  # the latest time accepted
-
-
-def _tag(body: bytes) -> bytes:
-    return b"\\" + body + b"*" + f"{reduce(xor, body, 0):02X}".encode() + b"\\"
 
 
 def _sentences(fields: dict[str, Any], seq_id: int = 0) -> list[bytes]:
@@ -57,7 +52,7 @@ def static_report(time_s: int, mmsi: int = 431000001, seq_id: int = 1) -> list[b
     report: dict[str, Any] = {"type": 5, "msg_type": 5, "mmsi": mmsi, "shipname": "SEABRIDGE"}
     report |= {"callsign": "JA01", "ship_type": 70, "to_bow": 100, "to_stern": 20}
     report |= {"to_port": 10, "to_starboard": 10}
-    return [_tag(b"s:rx,c:%d" % time_s) + s for s in _sentences(report, seq_id)]
+    return [tag_block("rx", time_s).encode() + s for s in _sentences(report, seq_id)]
 
 
 def class_b_extended(time_s: int, mmsi: int = 431000002) -> bytes:
@@ -65,7 +60,7 @@ def class_b_extended(time_s: int, mmsi: int = 431000002) -> bytes:
     report: dict[str, Any] = {"type": 19, "msg_type": 19, "mmsi": mmsi, "lat": 25.6, "lon": 123.6}
     report |= {"speed": 5.0, "course": 10.0, "heading": 10, "shipname": "B ONE", "ship_type": 37}
     (sentence,) = _sentences(report)
-    return _tag(b"s:rx,c:%d" % time_s) + sentence
+    return tag_block("rx", time_s).encode() + sentence
 
 
 class Run:
