@@ -7,6 +7,7 @@ exactly 1852 m (BIPM SI Brochure, table 8) and the knot is one nautical mile per
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 __all__ = [
     "MPS_PER_KN",
@@ -19,6 +20,7 @@ __all__ = [
     "mps_to_kn",
     "ms_to_datetime",
     "ms_to_iso",
+    "ms_to_isos",
     "nm_to_m",
 ]
 
@@ -72,6 +74,19 @@ def ms_to_iso(ts_ms: int) -> str:
     if ts_ms % 1000:
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_ms % 1000:03d}Z"
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ms_to_isos(ts_ms: Any) -> list[str]:
+    """:func:`ms_to_iso` of many times at once (an int64 array; years 1970-9999)."""
+    import numpy as np  # here: the CLI imports this module before it needs numpy
+
+    times = np.asarray(ts_ms, dtype=np.int64)
+    texts = np.datetime_as_string(times.astype("datetime64[ms]"), unit="ms").tolist()
+    whole = (times % 1000 == 0).tolist()
+    return [
+        text[:-4] + "Z" if round_second else text + "Z"
+        for text, round_second in zip(texts, whole, strict=True)
+    ]
 
 
 def iso_to_ms(text: str) -> int:

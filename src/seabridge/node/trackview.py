@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from seabridge.ais.mid import flag_for_mmsi
 from seabridge.packs.parties import Party, party_for_mmsi
 from seabridge.tracks import BBox, TrackStore
-from seabridge.units import datetime_to_ms, ms_to_iso
+from seabridge.units import datetime_to_ms, ms_to_iso, ms_to_isos
 
 __all__ = ["POSITION_KEYS", "TrackView"]
 
@@ -40,16 +39,6 @@ def _floats(column: pa.ChunkedArray) -> list[float | None]:
     ]
 
 
-def _isos(ts_ms: np.ndarray[Any, np.dtype[np.int64]]) -> list[str]:
-    """:func:`~seabridge.units.ms_to_iso` of many times at once (years 1970-9999)."""
-    texts = np.datetime_as_string(ts_ms.astype("datetime64[ms]"), unit="ms").tolist()
-    whole = (ts_ms % 1000 == 0).tolist()
-    return [
-        text[:-4] + "Z" if round_second else text + "Z"
-        for text, round_second in zip(texts, whole, strict=True)
-    ]
-
-
 def position_rows(table: pa.Table) -> list[dict[str, Any]]:
     """Position rows as dicts: ``mmsi``, ``ts`` (ISO), ``ts_ms`` and the measured values.
 
@@ -61,7 +50,7 @@ def position_rows(table: pa.Table) -> list[dict[str, Any]]:
     ]
     columns = zip(
         table.column("mmsi").to_pylist(),
-        _isos(ts_ms),
+        ms_to_isos(ts_ms),
         ts_ms.tolist(),
         _floats(table.column("lat")),
         _floats(table.column("lon")),
