@@ -125,7 +125,6 @@ def downgrade_to_version_2(path: Path) -> None:
     """Make ``path`` what Seabridge wrote before ``open_deadlines`` (schema version 2)."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("DROP TABLE open_deadlines")
-    conn.execute("DROP TABLE deadline_watch")
     conn.execute("DELETE FROM schema_version WHERE version > 2")
     conn.close()
 
@@ -367,5 +366,5 @@ def test_verify_and_the_export_do_not_read_the_table(history: History) -> None:
     exported = jcg.export_evidence()
     conn = jcg._store.conn
     conn.execute("DELETE FROM open_deadlines")
-    conn.execute("INSERT INTO open_deadlines VALUES ('jcg/hotline/ccg', 999, x'00', 0, 0, 0)")
+    conn.execute("INSERT INTO open_deadlines VALUES ('jcg/hotline/ccg', 999, x'00', 0)")
     assert jcg.export_evidence() == exported

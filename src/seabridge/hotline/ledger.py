@@ -198,7 +198,6 @@ class Ledger:
                 log_rows.init_key(conn, own, "log", log_key.verifier, own_key=True)
                 log_rows.init_key(conn, own, "cosigner", self._cosigner.verifier, own_key=True)
                 delivery_state.create(conn, peer, now)
-                open_deadlines.watch(conn, own, self._mirror(peer))
             for peer, (log_v, cos_v) in self.peers.items():
                 mirror = self.mirror_origin(peer)
                 log_rows.init_key(conn, mirror, "log", log_v, own_key=False)
@@ -341,7 +340,9 @@ class Ledger:
             body=dict(body),
         )
         sig = sign_entry(entry.to_bytes(), self._signer(conn, origin, entry.seq))
-        log_rows.insert_entries(conn, origin, [entry], [sig], tree.append(entry.leaf_hash()))
+        log_rows.insert_entries(
+            conn, origin, [entry], [sig], tree.append(entry.leaf_hash()), own=True
+        )
         self._issue_checkpoint(conn, origin, tree)
         return entry
 

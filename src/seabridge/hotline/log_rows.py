@@ -149,9 +149,11 @@ def insert_entries(
     entries: Sequence[Entry],
     sigs: Sequence[bytes],
     nodes: Sequence[tuple[int, int, bytes]],
+    *,
+    own: bool,
 ) -> None:
-    """Store signed entries with their references and the tree nodes they add; keep
-    ``open_deadlines`` up to date in the same transaction."""
+    """Store signed entries of ``origin`` (``own``: this node's log) with their references and
+    the tree nodes they add; keep ``open_deadlines`` up to date in the same transaction."""
     for entry, sig in zip(entries, sigs, strict=True):
         deadline = None if entry.deadline is None else parse_timestamp(entry.deadline)
         conn.execute(
@@ -172,7 +174,7 @@ def insert_entries(
             "INSERT OR IGNORE INTO refs VALUES (?, ?, ?, ?, ?, ?)",
             [(origin, entry.seq, r.log, r.seq, r.leaf, entry.kind) for r in entry.refs],
         )
-        open_deadlines.entry_stored(conn, origin, entry)
+        open_deadlines.entry_stored(conn, origin, entry, own=own)
     conn.executemany("INSERT INTO tree VALUES (?, ?, ?, ?)", [(origin, *node) for node in nodes])
 
 

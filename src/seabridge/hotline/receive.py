@@ -119,7 +119,9 @@ def receive(
         )
     last = log_rows.latest_checkpoint(conn, push.origin)
     nodes = verify_batch(push, entries, checkpoint, tree, keys, last, _msg_id_used(conn, push))
-    log_rows.insert_entries(conn, push.origin, entries, [sig for _, sig in push.entries], nodes)
+    log_rows.insert_entries(
+        conn, push.origin, entries, [sig for _, sig in push.entries], nodes, own=False
+    )
     for rotation in announced(entries):
         conn.execute(
             "INSERT OR IGNORE INTO keys VALUES (?, ?, ?, ?)",

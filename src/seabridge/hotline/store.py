@@ -7,8 +7,8 @@ acks and deadlines) and ``keys`` (the key valid from each seq of each log, for r
 
 Append-only: triggers ``RAISE(ABORT)`` on UPDATE and DELETE of every ledger table. Only
 ``delivery`` (push cursors and backoff) and ``app_cursor`` (consumer cursors) change in place,
-and the derived ``open_deadlines`` and ``deadline_watch`` (an index of unanswered deadlines,
-not signed data: :mod:`seabridge.hotline.open_deadlines`).
+and the derived ``open_deadlines`` (an index of unanswered deadlines, not signed data:
+:mod:`seabridge.hotline.open_deadlines`).
 
 This module knows tables and transactions, not signatures or trees: the ledger decides what
 goes in (:mod:`seabridge.hotline.ledger`).
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from seabridge import statedb
 from seabridge.errors import LedgerError
+from seabridge.hotline import open_deadlines
 
 __all__ = ["APPEND_ONLY", "MIGRATIONS", "SCHEMA_VERSION", "Store"]
 
@@ -125,24 +126,18 @@ ALTER TABLE delivery ADD COLUMN delivered_via TEXT;
 """
 """Version 2: the endpoint (base URL) that took the last successful push to each peer."""
 
-_OPEN_DEADLINES = """
-CREATE TABLE deadline_watch (
-    origin TEXT PRIMARY KEY,
-    mirror TEXT NOT NULL
-);
+_OPEN_DEADLINES = f"""
 CREATE TABLE open_deadlines (
     origin TEXT NOT NULL,
     seq INTEGER NOT NULL,
     leaf BLOB NOT NULL,
     deadline_ms INTEGER NOT NULL,
-    acked INTEGER NOT NULL,
-    settled INTEGER NOT NULL,
     PRIMARY KEY (origin, seq)
 );
+{open_deadlines.FILL};
 """
 """Version 3: own entries whose deadline is not answered yet, derived from ``log`` and ``refs``
-(:mod:`seabridge.hotline.open_deadlines`). A file from before is filled when the ledger opens it
-and registers its channels (``deadline_watch`` is empty then)."""
+and filled from them here (:mod:`seabridge.hotline.open_deadlines`)."""
 
 MIGRATIONS: tuple[str, ...] = (_TABLES + _triggers(), _DELIVERED_VIA, _OPEN_DEADLINES)
 """Schema migrations in order; migration ``i`` takes the file from version ``i`` to ``i + 1``.
