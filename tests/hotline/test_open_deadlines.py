@@ -254,6 +254,10 @@ class History:
         probes.append(now + self.rng.randrange(-400_000, 400_000))
         for party, ledger in self.ledgers.items():
             conn = ledger._store.conn
+            # rows only for own logs: a received entry never opens a deadline here
+            own = {origin for _, origin, _ in self.origins(party)}
+            tracked = {origin for (origin,) in conn.execute("SELECT origin FROM open_deadlines")}
+            assert tracked <= own
             for peer, origin, mirror in self.origins(party):
                 rows = conn.execute(
                     "SELECT seq FROM open_deadlines WHERE origin = ? ORDER BY seq", (origin,)
