@@ -315,3 +315,15 @@ def test_export_evidence_format(pair: LedgerPair) -> None:
     assert set(logs[OWN]["cosignatures"][-1]) == {"size", "cosigner", "time", "line"}
     assert exported["evidence"][0]["kind"] == "checkpoint-conflict"
     assert base64.b64decode(exported["evidence"][0]["blobs"][1]).decode() == other
+
+
+def test_a_receipt_is_owed_while_the_newest_checkpoint_is_not_cosigned(pair: LedgerPair) -> None:
+    assert pair.jcg.receipt_owed("ccg")  # the empty log's checkpoint is not cosigned yet
+    pair.push("jcg", heartbeat=True)
+    assert not pair.jcg.receipt_owed("ccg")
+    pair.jcg.send("ccg", "notification", message())
+    assert pair.jcg.receipt_owed("ccg")
+    pair.push("jcg")
+    assert not pair.jcg.receipt_owed("ccg")
+    pair.jcg.send("ccg", "notification", message("again"))
+    assert pair.jcg.receipt_owed("ccg")  # the older cosignature does not cover it

@@ -538,6 +538,21 @@ class Ledger:
         with self._lock:
             return delivery_state.last_cosignature_ms(self._store.conn, self.own_origin(peer))
 
+    def receipt_owed(self, peer: str) -> bool:
+        """Whether our newest checkpoint to ``peer`` has no cosignature from it yet (False
+        before the first checkpoint)."""
+        origin = self.own_origin(peer)
+        with self._lock:
+            conn = self._store.conn
+            latest = log_rows.latest_checkpoint(conn, origin)
+            return (
+                latest is not None
+                and not conn.execute(
+                    "SELECT 1 FROM cosigs WHERE origin = ? AND size = ? LIMIT 1",
+                    (origin, latest[0]),
+                ).fetchone()
+            )
+
     def heartbeat_due(self, peer: str, now_ms: int, interval_s: float | None = None) -> bool:
         """True when no cosignature came for a heartbeat interval and backoff allows a push."""
         interval_ms = round((interval_s or self._heartbeat_s) * 1000)

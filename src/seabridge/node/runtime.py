@@ -390,7 +390,7 @@ class Delivery:
         the cursor moved to what the peer holds (a 409, or a pull finding entries the peer
         fetched itself) without a cosignature. An empty push now fetches the receipt; waiting
         for the heartbeat would leave the entries unreceipted for up to an interval."""
-        return not self.ledger.checkpoint(self.ledger.own_origin(peer))[1]
+        return self.ledger.receipt_owed(peer)
 
     async def _post(self, status: PeerStatus, body: Mapping[str, object]) -> _Answer:
         """POST the push to the primary endpoint, then each backup on a connection failure."""
